@@ -1,0 +1,41 @@
+# The two entry points are `make demo` (main job on the local default) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup venv tools test demo env-up env-down env-status collection clean
+
+setup: venv tools
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt test-requirements.txt
+	@echo "[setup] creating $(VENV) and installing Python requirements"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r test-requirements.txt
+	@touch $@
+
+tools:
+	@bash tests/localenv/build.sh all
+
+test: setup
+	$(PY) tests/run.py $(ARGS)
+
+demo: setup
+	$(PY) tests/localenv/demo.py $(ARGS)
+
+env-up: setup
+	$(PY) tests/localenv/localenv.py up
+
+env-down:
+	$(PY) tests/localenv/localenv.py down
+
+env-status:
+	$(PY) tests/localenv/localenv.py status
+
+collection: venv
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist
+
+clean:
+	rm -rf .build

@@ -1,0 +1,56 @@
+"""A real moto_server on 127.0.0.1 (the AWS emulator)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import procs
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-2",
+    "AWS_REGION": "us-east-2",
+}
+
+
+@dataclass
+class MotoServer:
+    port: int
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment that points boto3, botocore and amazon.aws at this server."""
+        return {**CREDENTIALS, "AWS_ENDPOINT_URL": self.url, "AWS_URL": self.url}
+
+    def reset(self) -> None:
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10).read()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            procs.stop(self.proc.pid)
+            self.proc = None
+
+
+def moto_server_command() -> str:
+    exe = Path(sys.executable).with_name("moto_server")
+    return str(exe) if exe.exists() else (shutil.which("moto_server") or "moto_server")
+
+
+def start_moto(log: Path, port: int | None = None) -> MotoServer:
+    port = port or procs.free_port()
+    env = {**os.environ, **CREDENTIALS}
+    proc = procs.start([moto_server_command(), "-H", "127.0.0.1", "-p", str(port)], log, env=env)
+    procs.wait_for_port(port, timeout=60, proc=proc)
+    return MotoServer(port=port, proc=proc)

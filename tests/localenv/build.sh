@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Builds the real binaries the local environment runs, once per version, into a cache:
+#   kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes, through a
+#   wrapper go.mod), etcd, kwok + kwokctl, nats-streaming-server, stan-pub, stan-sub.
+# Cache directory: $NSFT_CACHE_DIR (default ~/.cache/nats_streaming_ft). Re-running is cheap.
+set -euo pipefail
+
+KUBE_VERSION="${NSFT_KUBE_VERSION:-v1.34.4}"
+ETCD_VERSION="${NSFT_ETCD_VERSION:-v3.6.4}"
+KWOK_VERSION="${NSFT_KWOK_VERSION:-v0.7.0}"
+STAN_VERSION="v0.25.6"
+STAN_GO_VERSION="v0.10.4"
+
+CACHE="${NSFT_CACHE_DIR:-$HOME/.cache/nats_streaming_ft}"
+BIN="$CACHE/bin"
+mkdir -p "$BIN" "$CACHE/build"
+
+log() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+command -v go >/dev/null || { echo "go is required (https://go.dev/doc/install)" >&2; exit 1; }
+export GOFLAGS="${GOFLAGS:--trimpath}"
+export CGO_ENABLED=0
+
+# stamp NAME VERSION -> path of the versioned binary
+stamp() { echo "$BIN/$1-$2"; }
+
+# go_install NAME VERSION PACKAGE@VERSION [binary name produced]
+go_install() {
+  local name=$1 version=$2 pkg=$3 produced=${4:-$1}
+  local out; out=$(stamp "$name" "$version")
+  if [[ -x "$out" ]]; then log "$name $version cached"; return; fi
+  log "$name $version: go install $pkg (cold build)"
+  local tmp; tmp=$(mktemp -d "$CACHE/build/gobin.XXXX")
+  local t0=$SECONDS
+  GOBIN="$tmp" go install "$pkg"
+  mv "$tmp/$produced" "$out"
+  rm -rf "$tmp"
+  log "$name $version built in $((SECONDS - t0))s"
+}
+
+build_kube() {
+  local comps=(kube-apiserver kube-controller-manager kube-scheduler)
+  local missing=0 c
+  for c in "${comps[@]}"; do [[ -x $(stamp "$c" "$KUBE_VERSION") ]] || missing=1; done
+  if [[ $missing == 0 ]]; then log "kubernetes $KUBE_VERSION cached"; return; fi
+  local dir="$CACHE/build/kubernetes-$KUBE_VERSION"
+  mkdir -p "$dir"
+  local staging="v0.${KUBE_VERSION#v1.}"
+  log "kubernetes $KUBE_VERSION: writing wrapper module (staging modules at $staging)"
+  # The kubernetes go.mod replaces k8s.io/* with ./staging/...; a wrapper module must
+  # replace each of them with the published staging version instead.
+  local gomod
+  gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  {
+    echo "module nsft.local/kubebuild"
+    echo
+    echo "go $(awk '/^go /{print $2; exit}' "$gomod")"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
+  } > "$dir/go.mod"
+  cat > "$dir/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+GO
+  log "kubernetes $KUBE_VERSION: resolving modules (go mod tidy)"
+  (cd "$dir" && go mod tidy -e >/dev/null 2>"$dir/tidy.log" || { cat "$dir/tidy.log" >&2; exit 1; })
+  for c in "${comps[@]}"; do
+    local out; out=$(stamp "$c" "$KUBE_VERSION")
+    [[ -x "$out" ]] && { log "$c cached"; continue; }
+    log "$c $KUBE_VERSION: go build (cold build, a few minutes on 2 cores)"
+    local t0=$SECONDS
+    (cd "$dir" && go build -tags tools -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${staging#v0.}" -o "$out.tmp" "k8s.io/kubernetes/cmd/$c")
+    mv "$out.tmp" "$out"
+    log "$c built in $((SECONDS - t0))s"
+  done
+}
+
+build_stan() {
+  go_install nats-streaming-server "$STAN_VERSION" "github.com/nats-io/nats-streaming-server@$STAN_VERSION"
+  go_install stan-pub "$STAN_GO_VERSION" "github.com/nats-io/stan.go/examples/stan-pub@$STAN_GO_VERSION"
+  go_install stan-sub "$STAN_GO_VERSION" "github.com/nats-io/stan.go/examples/stan-sub@$STAN_GO_VERSION"
+}
+
+build_k8s() {
+  build_kube
+  go_install etcd "$ETCD_VERSION" "go.etcd.io/etcd/server/v3@$ETCD_VERSION" server
+  go_install kwok "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  go_install kwokctl "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+}
+
+# Usage: build.sh [stan|k8s|all]   (default all)
+case "${1:-all}" in
+  stan) build_stan ;;
+  k8s) build_k8s ;;
+  all) build_stan; build_k8s ;;
+  *) echo "usage: $0 [stan|k8s|all]" >&2; exit 2 ;;
+esac
+
+link() { [[ -x "$2" ]] && ln -sf "$2" "$CACHE/current/$1" || true; }
+# Stable names in bin/current so callers need not know the versions.
+mkdir -p "$CACHE/current"
+link kube-apiserver "$(stamp kube-apiserver "$KUBE_VERSION")"
+link kube-controller-manager "$(stamp kube-controller-manager "$KUBE_VERSION")"
+link kube-scheduler "$(stamp kube-scheduler "$KUBE_VERSION")"
+link etcd "$(stamp etcd "$ETCD_VERSION")"
+link kwok "$(stamp kwok "$KWOK_VERSION")"
+link kwokctl "$(stamp kwokctl "$KWOK_VERSION")"
+link nats-streaming-server "$(stamp nats-streaming-server "$STAN_VERSION")"
+link stan-pub "$(stamp stan-pub "$STAN_GO_VERSION")"
+link stan-sub "$(stamp stan-sub "$STAN_GO_VERSION")"
+cat > "$CACHE/current/versions.env" <<V
+KUBE_VERSION=$KUBE_VERSION
+ETCD_VERSION=$ETCD_VERSION
+KWOK_VERSION=$KWOK_VERSION
+STAN_VERSION=$STAN_VERSION
+STAN_GO_VERSION=$STAN_GO_VERSION
+V
+log "all binaries ready in $CACHE/current"

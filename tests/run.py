@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""The project's test command: every stage in order, stopping at the first failure.
+
+    python tests/run.py                 all stages
+    python tests/run.py --only unit,stan
+    python tests/run.py --list
+
+Stages that need the local environment (Kubernetes control plane + moto) start it first and
+stop it at the end, checking that nothing it started is left behind. A stage that finds no
+tests to run is a failure (pytest exit code 5), and a stage with no content yet is reported
+as EMPTY rather than passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.lib.paths import BUILD, STATE_DIR, stage_collection  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+PY = sys.executable
+
+
+def tool(name: str) -> str:
+    exe = VENV_BIN / name
+    return str(exe) if exe.exists() else (shutil.which(name) or name)
+
+
+class Empty(Exception):
+    """The stage has nothing to run yet."""
+
+
+def sh(cmd: list[str], env: dict | None = None, cwd: Path = REPO, allow_no_tests: bool = False) -> None:
+    print(f"$ {' '.join(cmd)}", flush=True)
+    rc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}).returncode
+    if rc == 5 and not allow_no_tests and Path(cmd[0]).name.startswith(("python", "pytest")):
+        raise RuntimeError("pytest collected no tests (exit code 5): a stage that tests nothing fails")
+    if rc != 0:
+        raise RuntimeError(f"command failed with exit code {rc}: {' '.join(cmd)}")
+
+
+def pytest(path: str, *extra: str) -> None:
+    target = REPO / path
+    if not target.exists() or not any(target.rglob("test_*.py")):
+        raise Empty(f"no tests under {path}")
+    sh([PY, "-m", "pytest", path, "-p", "no:cacheprovider", *extra])
+
+
+def local_env() -> dict[str, str]:
+    env = {}
+    env_sh = STATE_DIR / "env.sh"
+    for line in env_sh.read_text().splitlines():
+        if line.startswith("export "):
+            key, _, value = line[len("export "):].partition("=")
+            env[key] = value.strip('"')
+    return env
+
+
+# --------------------------------------------------------------------------- stages
+def stage_lint() -> None:
+    sh([tool("yamllint"), "-s", "."])
+    sh([tool("ruff"), "check", "."])
+    sh([tool("ansible-lint"), "--profile", "production", "--offline"],
+       env={"ANSIBLE_COLLECTIONS_PATH": str(stage_collection())})
+
+
+def stage_sanity() -> None:
+    """ansible-test sanity on a staged copy of exactly the files git would ship."""
+    root = BUILD / "sanity" / "ansible_collections" / "nats_streaming" / "ft"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
+                           text=True, check=True).stdout.split("\n")
+    for rel in filter(None, files):
+        src = REPO / rel
+        if src.is_file():
+            dst = root / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    sh([tool("ansible-test"), "sanity", "--python", "3.11", "--color", "no", "--skip-test", "shebang"],
+       cwd=root)
+
+
+def stage_unit() -> None:
+    pytest("tests/unit")
+
+
+def stage_integration() -> None:
+    pytest("tests/integration")
+
+
+def stage_roles() -> None:
+    pytest("tests/roles")
+
+
+def stage_env_up() -> None:
+    sh([PY, "tests/localenv/localenv.py", "up"])
+
+
+def stage_smoke() -> None:
+    sh(
+        [PY, "-m", "pytest", "tests/smoke", "-p", "no:cacheprovider"], env=local_env())
+
+
+def stage_molecule() -> None:
+    scenario = REPO / "molecule" / "local" / "molecule.yml"
+    if not scenario.exists():
+        raise Empty("no molecule/local scenario yet")
+    sh([tool("molecule"), "test", "-s", "local"], env=local_env())
+
+
+def stage_stan() -> None:
+    pytest("tests/stan")
+
+
+def stage_e2e() -> None:
+    target = REPO / "tests" / "e2e"
+    if not target.exists() or not any(target.rglob("test_*.py")):
+        raise Empty("no tests under tests/e2e")
+    sh([PY, "-m", "pytest", "tests/e2e", "-p", "no:cacheprovider"], env=local_env())
+
+
+def stage_env_down() -> None:
+    sh([PY, "tests/localenv/localenv.py", "down"])
+    sh([PY, "-m", "pytest", "tests/teardown", "-p", "no:cacheprovider"])
+
+
+STAGES = [
+    ("lint", stage_lint, False),
+    ("sanity", stage_sanity, False),
+    ("unit", stage_unit, False),
+    ("integration", stage_integration, False),
+    ("roles", stage_roles, False),
+    ("env-up", stage_env_up, True),
+    ("smoke", stage_smoke, True),
+    ("molecule", stage_molecule, True),
+    ("stan", stage_stan, False),
+    ("e2e", stage_e2e, True),
+    ("env-down", stage_env_down, True),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", help="comma-separated stage names")
+    parser.add_argument("--skip", default="", help="comma-separated stage names to leave out")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args()
+    if args.list:
+        for name, _, needs_env in STAGES:
+            print(f"{name}{'  (local environment)' if needs_env else ''}")
+        return 0
+    names = [n for n, _, _ in STAGES]
+    wanted = args.only.split(",") if args.only else names
+    unknown = [w for w in wanted + args.skip.split(",") if w and w not in names]
+    if unknown:
+        parser.error(f"unknown stage(s) {unknown}; choose from {names}")
+    selected = [s for s in STAGES if s[0] in wanted and s[0] not in args.skip.split(",")]
+    # Stages that need the environment pull in env-up/env-down around them.
+    if any(needs for n, _, needs in selected if n not in ("env-up", "env-down")):
+        selected = [s for s in STAGES if s in selected or s[0] in ("env-up", "env-down")]
+
+    stage_collection()
+    results: list[tuple[str, str, float, str]] = []
+    failed = False
+    env_started = False
+    for name, func, _ in selected:
+        if failed and name != "env-down":
+            results.append((name, "NOT RUN", 0.0, "an earlier stage failed"))
+            continue
+        if name == "env-down" and not env_started:
+            results.append((name, "NOT RUN", 0.0, "environment was not started"))
+            continue
+        print(f"\n===== stage {name} =====", flush=True)
+        t0 = time.monotonic()
+        try:
+            func()
+            status, note = "PASSED", ""
+            if name == "env-up":
+                env_started = True
+        except Empty as exc:
+            status, note = "EMPTY", str(exc)
+        except Exception as exc:  # noqa: BLE001 - reported in the summary
+            status, note, failed = "FAILED", str(exc).splitlines()[0][:100], True
+            if name == "env-up":
+                env_started = True  # env-up cleans up after itself; env-down double-checks
+        results.append((name, status, time.monotonic() - t0, note))
+
+    print("\n===== summary =====")
+    for name, status, secs, note in results:
+        print(f"{name:12} {status:8} {secs:7.1f}s  {note}")
+    passed = sum(1 for r in results if r[1] == "PASSED")
+    nfailed = sum(1 for r in results if r[1] == "FAILED")
+    empty = sum(1 for r in results if r[1] == "EMPTY")
+    print(f"stages: {passed} passed, {nfailed} failed, {empty} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
