@@ -79,7 +79,7 @@ def run_playbook(
     cmd += args or []
     full_env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} | (env or {}))
     full_env.setdefault("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=str(REPO))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=str(REPO), check=False)
     try:
         data = json.loads(proc.stdout)
     except json.JSONDecodeError:

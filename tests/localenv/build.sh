@@ -38,50 +38,73 @@ go_install() {
   log "$name $version built in $((SECONDS - t0))s"
 }
 
+# wrapper_module DIR MODULE VERSION LOCAL_REPLACE_VERSION
+# Writes DIR/go.mod requiring MODULE@VERSION. A module whose own go.mod replaces sibling
+# modules with local paths (k8s.io/kubernetes -> ./staging/..., etcd server -> ../api) cannot be
+# `go install`ed; the wrapper replaces each such sibling with its published version instead.
+wrapper_module() {
+  local dir=$1 module=$2 version=$3 sibling_version=$4
+  mkdir -p "$dir"
+  local gomod
+  gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "$module@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  {
+    echo "module nsft.local/wrapper"
+    echo
+    echo "go $(awk '/^go /{print $2; exit}' "$gomod")"
+    echo
+    echo "require $module $version"
+    echo
+    grep -E '^\s*(replace\s+)?[a-z0-9./-]+ => \.\.?/' "$gomod" | sed -E 's/^\s*replace\s+/ /' \
+      | grep -v FORBIDDEN | awk -v v="$sibling_version" '{print "replace " $1 " => " $1 " " v}'
+  } > "$dir/go.mod"
+}
+
+# build_wrapped NAME VERSION DIR PACKAGE [ldflags]
+build_wrapped() {
+  local name=$1 version=$2 dir=$3 pkg=$4 ldflags=${5:-"-s -w"}
+  local out; out=$(stamp "$name" "$version")
+  if [[ -x "$out" ]]; then log "$name $version cached"; return; fi
+  log "$name $version: go build $pkg (cold build, up to several minutes on 2 cores)"
+  local t0=$SECONDS
+  (cd "$dir" && go build -tags tools -ldflags "$ldflags" -o "$out.tmp" "$pkg")
+  mv "$out.tmp" "$out"
+  log "$name $version built in $((SECONDS - t0))s"
+}
+
+# tidy_wrapper DIR IMPORT...: a tools.go importing the main packages, then go mod tidy.
+tidy_wrapper() {
+  local dir=$1; shift
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    local imp; for imp in "$@"; do printf '\t_ "%s"\n' "$imp"; done
+    printf ')\n'
+  } > "$dir/tools.go"
+  log "$(basename "$dir"): resolving modules (go mod tidy)"
+  (cd "$dir" && go mod tidy -e >"$dir/tidy.log" 2>&1) || { cat "$dir/tidy.log" >&2; exit 1; }
+}
+
 build_kube() {
   local comps=(kube-apiserver kube-controller-manager kube-scheduler)
   local missing=0 c
   for c in "${comps[@]}"; do [[ -x $(stamp "$c" "$KUBE_VERSION") ]] || missing=1; done
   if [[ $missing == 0 ]]; then log "kubernetes $KUBE_VERSION cached"; return; fi
   local dir="$CACHE/build/kubernetes-$KUBE_VERSION"
-  mkdir -p "$dir"
   local staging="v0.${KUBE_VERSION#v1.}"
-  log "kubernetes $KUBE_VERSION: writing wrapper module (staging modules at $staging)"
-  # The kubernetes go.mod replaces k8s.io/* with ./staging/...; a wrapper module must
-  # replace each of them with the published staging version instead.
-  local gomod
-  gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
-  {
-    echo "module nsft.local/kubebuild"
-    echo
-    echo "go $(awk '/^go /{print $2; exit}' "$gomod")"
-    echo
-    echo "require k8s.io/kubernetes $KUBE_VERSION"
-    echo
-    grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
-  } > "$dir/go.mod"
-  cat > "$dir/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-)
-GO
-  log "kubernetes $KUBE_VERSION: resolving modules (go mod tidy)"
-  (cd "$dir" && go mod tidy -e >/dev/null 2>"$dir/tidy.log" || { cat "$dir/tidy.log" >&2; exit 1; })
+  log "kubernetes $KUBE_VERSION: wrapper module (staging modules at $staging)"
+  wrapper_module "$dir" k8s.io/kubernetes "$KUBE_VERSION" "$staging"
+  tidy_wrapper "$dir" "${comps[@]/#/k8s.io/kubernetes/cmd/}"
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${staging#v0.}"
   for c in "${comps[@]}"; do
-    local out; out=$(stamp "$c" "$KUBE_VERSION")
-    [[ -x "$out" ]] && { log "$c cached"; continue; }
-    log "$c $KUBE_VERSION: go build (cold build, a few minutes on 2 cores)"
-    local t0=$SECONDS
-    (cd "$dir" && go build -tags tools -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${staging#v0.}" -o "$out.tmp" "k8s.io/kubernetes/cmd/$c")
-    mv "$out.tmp" "$out"
-    log "$c built in $((SECONDS - t0))s"
+    build_wrapped "$c" "$KUBE_VERSION" "$dir" "k8s.io/kubernetes/cmd/$c" "$ldflags"
   done
+}
+
+build_etcd() {
+  [[ -x $(stamp etcd "$ETCD_VERSION") ]] && { log "etcd $ETCD_VERSION cached"; return; }
+  local dir="$CACHE/build/etcd-$ETCD_VERSION"
+  wrapper_module "$dir" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION"
+  tidy_wrapper "$dir" go.etcd.io/etcd/server/v3
+  build_wrapped etcd "$ETCD_VERSION" "$dir" go.etcd.io/etcd/server/v3
 }
 
 build_stan() {
@@ -92,7 +115,7 @@ build_stan() {
 
 build_k8s() {
   build_kube
-  go_install etcd "$ETCD_VERSION" "go.etcd.io/etcd/server/v3@$ETCD_VERSION" server
+  build_etcd
   go_install kwok "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   go_install kwokctl "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }

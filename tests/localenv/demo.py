@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The main job on the embedded local default.
 
 Brings up the local environment (moto_server as AWS, a real kube-apiserver with kwok nodes),

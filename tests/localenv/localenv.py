@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The local environment: a real AWS emulator and a real Kubernetes control plane on 127.0.0.1.
 
     localenv.py build    build/cache the Go binaries (kube-apiserver & co, etcd, kwok, STAN)
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.lib import procs  # noqa: E402
 from tests.lib.moto import CREDENTIALS, start_moto  # noqa: E402
-from tests.lib.paths import BIN_DIR, CACHE_DIR, REPO, STATE_DIR  # noqa: E402
+from tests.lib.paths import BIN_DIR, REPO, STATE_DIR  # noqa: E402
 
 CLUSTER = "nsft"
 ZONES = ("us-east-2a", "us-east-2b", "us-east-2c")
@@ -43,8 +42,9 @@ def versions() -> dict[str, str]:
     vfile = BIN_DIR / "versions.env"
     if vfile.exists():
         for line in vfile.read_text().splitlines():
-            key, _, value = line.partition("=")
-            out[key] = value
+            if "=" in line:
+                key, value = line.split("=", 1)
+                out[key] = value
     return out
 
 
@@ -142,16 +142,17 @@ def create_nodes(kubeconfig: Path) -> None:
 
 
 def wait_readyz(kubeconfig: Path, timeout: float = 90) -> None:
-    from kubernetes import client, config
+    from kubernetes import config
 
     api = config.new_client_from_config(config_file=str(kubeconfig))
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
-            resp = api.call_api("/readyz", "GET", auth_settings=["BearerToken"], response_type="str",
+            resp = api.call_api("/readyz", "GET", auth_settings=["BearerToken"],
                                 _preload_content=False, _request_timeout=5)
-            if resp[0].status == 200:
+            resp = resp[0] if isinstance(resp, tuple) else resp
+            if resp.status == 200:
                 return
         except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
             last = exc
@@ -247,6 +248,9 @@ def up(args: argparse.Namespace) -> None:
         wait_readyz(kubeconfig)
         log("kube-apiserver /readyz ok; adding 3 kwok nodes in 3 zones")
         create_nodes(kubeconfig)
+        for pid, addr in listening_sockets_of(list(state["pids"].values())):
+            name = next(n for n, p in state["pids"].items() if p == pid)
+            state["ports"][f"{name}@{addr}"] = int(addr.rsplit(":", 1)[1])
     except BaseException:
         log("up failed; stopping what was started")
         down(argparse.Namespace(quiet=True))

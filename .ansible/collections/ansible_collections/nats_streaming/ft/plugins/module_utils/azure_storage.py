@@ -1,0 +1,454 @@
+# -*- coding: utf-8 -*-
+# Copyright: nats_streaming.ft contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The azure_storage_account module's logic: normalized view, desired state, one comparison.
+
+``account_view`` turns ARM's JSON into a flat, normalized dict; ``desired_view`` applies the
+module options to it.  ``changed``, the diff and the PATCH body all come from comparing those
+two dicts, so check mode predicts exactly what the real run does.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import re
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.nats_streaming.ft.plugins.module_utils import azure_network_rules as rules
+from ansible_collections.nats_streaming.ft.plugins.module_utils.azure_base import (
+    OptionError,
+    error_code,
+    json_body,
+    raw_json,
+)
+from ansible_collections.nats_streaming.ft.plugins.module_utils.common import dict_changes, make_diff
+
+try:
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+except ImportError:  # reported by AzureModule
+    HttpResponseError = ResourceNotFoundError = None
+
+ACCOUNT_NAME_RE = re.compile(r"^[a-z0-9]{3,24}$")
+KINDS = ["FileStorage", "StorageV2"]
+SKUS = [
+    "Premium_LRS",
+    "Premium_ZRS",
+    "Standard_LRS",
+    "Standard_GRS",
+    "Standard_RAGRS",
+    "Standard_ZRS",
+    "Standard_GZRS",
+    "Standard_RAGZRS",
+]
+TLS_VERSIONS = ["TLS1_0", "TLS1_1", "TLS1_2"]
+PUBLIC_NETWORK_ACCESS = ["Enabled", "Disabled", "SecuredByPerimeter"]
+STORAGE_SERVICE = "Microsoft.Storage"
+STORAGE_SERVICES = ("microsoft.storage", "microsoft.storage.global")
+
+# view key -> name under ARM's "properties"
+PROPERTY_FIELDS = (
+    ("https_only", "supportsHttpsTrafficOnly"),
+    ("minimum_tls_version", "minimumTlsVersion"),
+    ("allow_blob_public_access", "allowBlobPublicAccess"),
+    ("public_network_access", "publicNetworkAccess"),
+)
+
+# ARM error codes -> the option the user should look at.
+ACCOUNT_ERROR_OPTIONS = {
+    "ResourceGroupNotFound": "resource_group",
+    "AccountNameInvalid": "name",
+    "StorageAccountAlreadyTaken": "name",
+    "StorageAccountInAnotherResourceGroup": "name",
+    "InvalidResourceLocation": "location",
+    "LocationRequired": "location",
+    "NetworkAclsValidationFailure": "network_rules.virtual_network_subnet_ids",
+    "InvalidValuesForRequestParameters": "network_rules",
+    "SubscriptionNotFound": "subscription_id",
+}
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def normalize_location(location):
+    """ARM's canonical location: lower case, no spaces ("West Europe" -> "westeurope")."""
+    return re.sub(r"\s+", "", location or "").lower() or None
+
+
+def validate_name(name, option="name"):
+    if not ACCOUNT_NAME_RE.match(name or ""):
+        raise OptionError(
+            option,
+            "%r is not a valid storage account name: use 3 to 24 characters, lower-case letters and digits only" % name,
+        )
+
+
+def default_sku(kind):
+    return "Premium_LRS" if kind == "FileStorage" else "Standard_LRS"
+
+
+def validate_params(params):
+    """Check every option that can be checked without Azure; returns the normalized network_rules spec."""
+    validate_name(params["name"])
+    kind, sku = params.get("kind"), params.get("sku")
+    if kind == "FileStorage" and sku and not sku.startswith("Premium_"):
+        raise OptionError("sku", "a FileStorage account needs a Premium SKU (Premium_LRS or Premium_ZRS), not %s" % sku)
+    for key, value in (params.get("tags") or {}).items():
+        if value is None or isinstance(value, (dict, list)):
+            raise OptionError("tags", "the value of tag %r must be a string, not %r" % (key, value))
+    spec = rules.normalize_spec(params.get("network_rules"))
+    if spec is not None:
+        spec["add_service_endpoints"] = bool(params["network_rules"].get("add_service_endpoints"))
+        if spec["add_service_endpoints"] and not spec.get("virtual_network_subnet_ids"):
+            raise OptionError(
+                "network_rules.add_service_endpoints", "needs network_rules.virtual_network_subnet_ids to know which subnets"
+            )
+    return spec
+
+
+def account_view(account, resource_group):
+    """Normalized view of ARM's storage account JSON (the thing diffs are made of)."""
+    props = account.get("properties") or {}
+    return {
+        "name": account.get("name"),
+        "resource_group": resource_group,
+        "location": normalize_location(account.get("location")),
+        "kind": account.get("kind"),
+        "sku": (account.get("sku") or {}).get("name"),
+        "https_only": bool(props.get("supportsHttpsTrafficOnly", True)),
+        "minimum_tls_version": props.get("minimumTlsVersion") or "TLS1_0",
+        "allow_blob_public_access": bool(props.get("allowBlobPublicAccess") or False),
+        # An account created without the property answers null, which ARM treats as Enabled.
+        "public_network_access": props.get("publicNetworkAccess") or "Enabled",
+        "network_rules": rules.from_arm(props.get("networkAcls")),
+        "tags": dict((k, to_native(v)) for k, v in (account.get("tags") or {}).items()),
+    }
+
+
+def sku_change_problem(old, new):
+    """Why ARM cannot move an account from SKU ``old`` to ``new`` in place (None if it can)."""
+    if old == new or not old or not new:
+        return None
+    old_tier, new_tier = old.split("_")[0], new.split("_")[0]
+    if old_tier != new_tier:
+        return "an account cannot change between Premium and Standard (%s -> %s); create a new account" % (old, new)
+    if old_tier == "Premium":
+        return "the redundancy of a Premium account cannot be changed in place (%s -> %s)" % (old, new)
+    if ("ZRS" in old) != ("ZRS" in new):
+        return "converting to or from zone-redundant storage needs a migration (%s -> %s)" % (old, new)
+    return None
+
+
+def desired_view(before, params, spec):
+    """The view after applying the module options to ``before`` (None = account to be created).
+
+    Raises OptionError for changes ARM cannot make in place.
+    """
+    if before is None:
+        location = normalize_location(params.get("location"))
+        if not location:
+            raise OptionError("location", "is required to create storage account %r" % params["name"])
+        kind = params.get("kind") or "FileStorage"
+        after = {
+            "name": params["name"],
+            "resource_group": params["resource_group"],
+            "location": location,
+            "kind": kind,
+            "sku": params.get("sku") or default_sku(kind),
+            "https_only": True,
+            "minimum_tls_version": "TLS1_2",
+            "allow_blob_public_access": False,
+            "public_network_access": "Enabled",
+            "network_rules": copy.deepcopy(rules.ARM_DEFAULT_RULES),
+            "tags": {},
+        }
+        if after["kind"] == "FileStorage" and not after["sku"].startswith("Premium_"):
+            raise OptionError("sku", "a FileStorage account needs a Premium SKU, not %s" % after["sku"])
+    else:
+        after = copy.deepcopy(before)
+        location = normalize_location(params.get("location"))
+        if location and location != before["location"]:
+            raise OptionError(
+                "location",
+                "storage account %r is in %s; an account cannot move to %s" % (before["name"], before["location"], location),
+            )
+        if params.get("kind") and params["kind"] != before["kind"]:
+            raise OptionError(
+                "kind",
+                "storage account %r is %s; it cannot be changed to %s in place" % (before["name"], before["kind"], params["kind"]),
+            )
+        if params.get("sku"):
+            problem = sku_change_problem(before["sku"], params["sku"])
+            if problem:
+                raise OptionError("sku", problem)
+            after["sku"] = params["sku"]
+    for key in ("https_only", "minimum_tls_version", "allow_blob_public_access", "public_network_access"):
+        if params.get(key) is not None:
+            after[key] = params[key]
+    after["network_rules"] = rules.merge(before["network_rules"] if before else None, spec)
+    if params.get("tags") is not None:
+        wanted = dict((k, to_native(v)) for k, v in params["tags"].items())
+        if params.get("purge_tags"):
+            after["tags"] = wanted
+        else:
+            merged = dict(after["tags"])
+            merged.update(wanted)
+            after["tags"] = merged
+    return after
+
+
+def create_body(after, id_casing=None):
+    """ARM PUT body that creates the account exactly as ``after`` says."""
+    props = dict((arm, after[key]) for key, arm in PROPERTY_FIELDS)
+    props["networkAcls"] = rules.to_arm(after["network_rules"], id_casing)
+    return {
+        "location": after["location"],
+        "kind": after["kind"],
+        "sku": {"name": after["sku"]},
+        "tags": after["tags"],
+        "properties": props,
+    }
+
+
+def update_body(before, after, id_casing=None):
+    """ARM PATCH body holding only what differs between the two views (None if nothing does)."""
+    changes = dict_changes(before, after)
+    body, props = {}, {}
+    if "sku" in changes:
+        body["sku"] = {"name": after["sku"]}
+    if "tags" in changes:
+        body["tags"] = after["tags"]
+    for key, arm in PROPERTY_FIELDS:
+        if key in changes:
+            props[arm] = after[key]
+    if "network_rules" in changes:
+        props["networkAcls"] = rules.to_arm(after["network_rules"], id_casing)
+    if props:
+        body["properties"] = props
+    return body or None
+
+
+def has_storage_endpoint(services):
+    return any(s.lower() in STORAGE_SERVICES for s in services)
+
+
+def subnet_services(subnet):
+    """Sorted service names of a subnet's serviceEndpoints (ARM JSON)."""
+    endpoints = (subnet.get("properties") or {}).get("serviceEndpoints") or []
+    return sorted(e.get("service") for e in endpoints if e.get("service"))
+
+
+def subnet_with_storage_endpoint(subnet):
+    """A copy of the subnet JSON with the Microsoft.Storage service endpoint added."""
+    body = copy.deepcopy(subnet)
+    props = body.setdefault("properties", {})
+    endpoints = props.get("serviceEndpoints") or []
+    endpoints.append({"service": STORAGE_SERVICE})
+    props["serviceEndpoints"] = endpoints
+    return body
+
+
+def keys_result(keys_json):
+    return [
+        dict(key_name=k.get("keyName"), value=k.get("value"), permissions=k.get("permissions"))
+        for k in (keys_json or {}).get("keys") or []
+    ]
+
+
+# ---------------------------------------------------------------- the run
+
+
+class StorageAccountRunner(object):
+    def __init__(self, azure):
+        self.azure = azure
+        self.params = azure.params
+        self.rg = self.params["resource_group"]
+        self.name = self.params["name"]
+
+    def what(self):
+        return "storage account %r in resource group %r" % (self.name, self.rg)
+
+    def fail_sdk(self, exc, doing):
+        self.azure.fail_from_exception(exc, doing, ACCOUNT_ERROR_OPTIONS)
+
+    # -- reads
+    def get_account(self):
+        client = self.azure.storage_client()
+        try:
+            return client.storage_accounts.get_properties(self.rg, self.name, cls=raw_json)
+        except ResourceNotFoundError as exc:
+            if error_code(exc) == "ResourceGroupNotFound":
+                self.azure.fail(
+                    "resource_group: resource group %r was not found in subscription %s (ResourceGroupNotFound)"
+                    % (self.rg, self.azure.subscription_id)
+                )
+            if error_code(exc) == "SubscriptionNotFound":
+                self.fail_sdk(exc, "reading " + self.what())
+            return None
+        except HttpResponseError as exc:
+            self.fail_sdk(exc, "reading " + self.what())
+
+    def check_name(self):
+        client = self.azure.storage_client()
+        try:
+            result = client.storage_accounts.check_name_availability(
+                json_body({"name": self.name, "type": "Microsoft.Storage/storageAccounts"}), cls=raw_json
+            )
+        except HttpResponseError as exc:
+            self.fail_sdk(exc, "checking the name of " + self.what())
+        if not result.get("nameAvailable", False):
+            self.azure.fail(
+                "name: storage account name %r cannot be used (%s): %s"
+                % (self.name, result.get("reason"), result.get("message") or "name not available")
+            )
+
+    def read_subnets(self, subnet_ids):
+        """{lower subnet id: subnet JSON} for the subnets whose endpoints the module manages."""
+        found = {}
+        for sid in subnet_ids:
+            sub, rg, vnet, subnet = rules.parse_subnet_id(sid)
+            client = self.azure.network_client(sub)
+            try:
+                found[sid.lower()] = client.subnets.get(rg, vnet, subnet, cls=raw_json)
+            except ResourceNotFoundError as exc:
+                self.azure.fail(
+                    "network_rules.virtual_network_subnet_ids: subnet %s was not found (%s)" % (sid, error_code(exc))
+                )
+            except HttpResponseError as exc:
+                self.fail_sdk(exc, "reading subnet %s" % sid)
+        return found
+
+    # -- writes
+    def put_subnet(self, sid, subnet_json):
+        sub, rg, vnet, subnet = rules.parse_subnet_id(sid)
+        client = self.azure.network_client(sub)
+        try:
+            poller = client.subnets.begin_create_or_update(
+                rg, vnet, subnet, json_body(subnet_with_storage_endpoint(subnet_json)), cls=raw_json
+            )
+            return poller.result()
+        except HttpResponseError as exc:
+            self.fail_sdk(exc, "adding the Microsoft.Storage service endpoint to subnet %s" % sid)
+
+    def create(self, body):
+        client = self.azure.storage_client()
+        try:
+            return client.storage_accounts.begin_create(self.rg, self.name, json_body(body), cls=raw_json).result()
+        except HttpResponseError as exc:
+            self.fail_sdk(exc, "creating " + self.what())
+
+    def update(self, body):
+        client = self.azure.storage_client()
+        try:
+            return client.storage_accounts.update(self.rg, self.name, json_body(body), cls=raw_json)
+        except HttpResponseError as exc:
+            self.fail_sdk(exc, "updating " + self.what())
+
+    def delete(self):
+        client = self.azure.storage_client()
+        try:
+            client.storage_accounts.delete(self.rg, self.name)
+        except HttpResponseError as exc:
+            self.fail_sdk(exc, "deleting " + self.what())
+
+    def list_keys(self):
+        client = self.azure.storage_client()
+        try:
+            return keys_result(client.storage_accounts.list_keys(self.rg, self.name, cls=raw_json))
+        except HttpResponseError as exc:
+            self.fail_sdk(exc, "listing the keys of " + self.what())
+
+    # -- orchestration
+    def result_account(self, view, account_json):
+        out = copy.deepcopy(view) if view else {}
+        if view:
+            out["id"] = (account_json or {}).get("id") or (
+                "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Storage/storageAccounts/%s"
+                % (self.azure.subscription_id, self.rg, self.name)
+            )
+            props = (account_json or {}).get("properties") or {}
+            out["primary_endpoints"] = props.get("primaryEndpoints") or {}
+            out["provisioning_state"] = props.get("provisioningState")
+        return out
+
+    def finish(self, changed, before, after, account_json, extra=None):
+        result = dict(changed=changed, storage_account=self.result_account(after, account_json))
+        if self.azure.diff_mode:
+            result["diff"] = make_diff(before, after)
+        result.update(extra or {})
+        self.azure.exit(**result)
+
+    def run(self):
+        try:
+            spec = validate_params(self.params)
+        except (OptionError, rules.NetworkRuleError) as exc:
+            self.azure.fail(to_native(exc))
+        current = self.get_account()
+        before = account_view(current, self.rg) if current else None
+
+        if self.params["state"] == "absent":
+            if before is None:
+                self.finish(False, None, None, None)
+            if not self.azure.check_mode:
+                self.delete()
+            self.finish(True, before, None, None)
+
+        if before is None:
+            self.check_name()
+        try:
+            after = desired_view(before, self.params, spec)
+        except (OptionError, rules.NetworkRuleError) as exc:
+            self.azure.fail(to_native(exc))
+
+        casing = rules.subnet_id_casing((current or {}).get("properties", {}).get("networkAcls"), self.params.get("network_rules"))
+        full_before = copy.deepcopy(before) if before else {}
+        full_after = copy.deepcopy(after)
+        subnets = {}
+        if spec and spec.get("add_service_endpoints"):
+            subnets = self.read_subnets(spec["virtual_network_subnet_ids"])
+            full_before["subnet_service_endpoints"] = dict((sid, subnet_services(s)) for sid, s in subnets.items())
+            full_after["subnet_service_endpoints"] = dict(
+                (sid, services if has_storage_endpoint(services) else sorted(services + [STORAGE_SERVICE]))
+                for sid, services in full_before["subnet_service_endpoints"].items()
+            )
+        changed = full_before != full_after
+        account_json = current
+        if changed and not self.azure.check_mode:
+            account_json, full_after = self.apply(before, after, current, subnets, full_before, full_after, casing)
+        extra = {}
+        if self.params.get("return_keys"):
+            # The keys go to the registered result only: _ansible_no_log censors the task's
+            # output in every callback and log, whatever the task's own no_log says.
+            extra["account_keys"] = [] if (self.azure.check_mode and before is None) else self.list_keys()
+            extra["_ansible_no_log"] = True
+        self.finish(changed, full_before or None, full_after, account_json, extra)
+
+    def apply(self, before, after, current, subnets, full_before, full_after, casing):
+        """Make the changes; returns ARM's account JSON and the view of what ARM now holds."""
+        real_after = copy.deepcopy(full_after)
+        for sid, services in sorted(full_before.get("subnet_service_endpoints", {}).items()):
+            if full_after["subnet_service_endpoints"][sid] != services:
+                updated = self.put_subnet(sid, subnets[sid])
+                real_after["subnet_service_endpoints"][sid] = subnet_services(updated or {})
+        account_json = current
+        if before is None:
+            account_json = self.create(create_body(after, casing))
+        else:
+            body = update_body(before, after, casing)
+            if body:
+                account_json = self.update(body)
+        if account_json is not None:
+            real_after.update(account_view(account_json, self.rg))
+        if real_after != full_after:
+            self.azure.warn(
+                "Azure stored a different state than requested for %s; requested %r, stored %r"
+                % (self.what(), dict_changes(real_after, full_after), dict_changes(full_after, real_after))
+            )
+        return account_json, real_after
+
+
+def run(azure):
+    """Entry point of the azure_storage_account module (``azure`` is an AzureModule)."""
+    StorageAccountRunner(azure).run()

@@ -1,0 +1,191 @@
+// Command stanclient is the tests' NATS Streaming client: it publishes N numbered messages
+// and reads a channel from its first message, printing one JSON document on stdout.
+//
+//	stanclient pub -s URLS -c CLUSTER -id CLIENT -subject CH -n N -start K
+//	stanclient sub -s URLS -c CLUSTER -id CLIENT -subject CH -expect N
+//
+// Payloads are "msg-<k>" with k counting from -start, so a reader can check that the
+// channel holds every published message, once, in order.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	stan "github.com/nats-io/stan.go"
+)
+
+type common struct {
+	urls, cluster, client, subject string
+	connectWait                    time.Duration
+	timeout                        time.Duration
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.urls, "s", "nats://127.0.0.1:4222", "comma separated NATS URLs")
+	fs.StringVar(&c.cluster, "c", "test-cluster", "STAN cluster id")
+	fs.StringVar(&c.client, "id", "stanclient", "STAN client id")
+	fs.StringVar(&c.subject, "subject", "failover", "channel")
+	fs.DurationVar(&c.connectWait, "connect-wait", 5*time.Second, "STAN connect request timeout")
+	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "overall deadline")
+}
+
+func (c *common) connect() (stan.Conn, error) {
+	return stan.Connect(c.cluster, c.client, stan.NatsURL(c.urls), stan.ConnectWait(c.connectWait),
+		stan.PubAckWait(c.timeout))
+}
+
+func emit(v interface{}, code int) {
+	_ = json.NewEncoder(os.Stdout).Encode(v)
+	os.Exit(code)
+}
+
+type pubResult struct {
+	Published int      `json:"published"`
+	Acked     int      `json:"acked"`
+	Errors    []string `json:"errors"`
+	ElapsedMS int64    `json:"elapsed_ms"`
+}
+
+func pub(args []string) {
+	var c common
+	fs := flag.NewFlagSet("pub", flag.ExitOnError)
+	c.register(fs)
+	n := fs.Int("n", 1000, "messages to publish")
+	start := fs.Int("start", 1, "number of the first message")
+	_ = fs.Parse(args)
+
+	res := pubResult{Errors: []string{}}
+	t0 := time.Now()
+	sc, err := c.connect()
+	if err != nil {
+		res.Errors = append(res.Errors, "connect: "+err.Error())
+		emit(res, 1)
+	}
+	defer sc.Close()
+
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	ack := func(_ string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			res.Errors = append(res.Errors, "ack: "+err.Error())
+		} else {
+			res.Acked++
+		}
+		wg.Done()
+	}
+	// Asynchronous publishes on one connection keep their order; the server acks each one
+	// after storing it, so "acked" counts what the store holds.
+	for k := *start; k < *start+*n; k++ {
+		wg.Add(1)
+		if _, err := sc.PublishAsync(c.subject, []byte(fmt.Sprintf("msg-%d", k)), ack); err != nil {
+			wg.Done()
+			mu.Lock()
+			res.Errors = append(res.Errors, "publish: "+err.Error())
+			mu.Unlock()
+			break
+		}
+		mu.Lock()
+		res.Published++
+		mu.Unlock()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(c.timeout):
+		mu.Lock()
+		res.Errors = append(res.Errors, "timed out waiting for acks")
+		mu.Unlock()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res.ElapsedMS = time.Since(t0).Milliseconds()
+	code := 0
+	if len(res.Errors) > 0 || res.Acked != *n {
+		code = 1
+	}
+	emit(res, code)
+}
+
+type received struct {
+	Seq         uint64 `json:"seq"`
+	Data        string `json:"data"`
+	Redelivered bool   `json:"redelivered"`
+}
+
+type subResult struct {
+	Count     int        `json:"count"`
+	Msgs      []received `json:"msgs"`
+	Errors    []string   `json:"errors"`
+	ElapsedMS int64      `json:"elapsed_ms"`
+}
+
+func sub(args []string) {
+	var c common
+	fs := flag.NewFlagSet("sub", flag.ExitOnError)
+	c.register(fs)
+	expect := fs.Int("expect", 0, "stop once this many messages arrived")
+	settle := fs.Duration("settle", 500*time.Millisecond, "keep listening this long after -expect is reached, to catch extra messages")
+	_ = fs.Parse(args)
+
+	res := subResult{Msgs: []received{}, Errors: []string{}}
+	t0 := time.Now()
+	sc, err := c.connect()
+	if err != nil {
+		res.Errors = append(res.Errors, "connect: "+err.Error())
+		emit(res, 1)
+	}
+	defer sc.Close()
+
+	var mu sync.Mutex
+	reached := make(chan struct{})
+	var once sync.Once
+	s, err := sc.Subscribe(c.subject, func(m *stan.Msg) {
+		mu.Lock()
+		res.Msgs = append(res.Msgs, received{Seq: m.Sequence, Data: string(m.Data), Redelivered: m.Redelivered})
+		n := len(res.Msgs)
+		mu.Unlock()
+		if *expect > 0 && n >= *expect {
+			once.Do(func() { close(reached) })
+		}
+	}, stan.DeliverAllAvailable(), stan.MaxInflight(1024))
+	if err != nil {
+		res.Errors = append(res.Errors, "subscribe: "+err.Error())
+		emit(res, 1)
+	}
+	select {
+	case <-reached:
+		time.Sleep(*settle)
+	case <-time.After(c.timeout):
+		res.Errors = append(res.Errors, "timed out before receiving the expected messages")
+	}
+	_ = s.Unsubscribe()
+	mu.Lock()
+	defer mu.Unlock()
+	res.Count = len(res.Msgs)
+	res.ElapsedMS = time.Since(t0).Milliseconds()
+	emit(res, 0)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: stanclient pub|sub [flags]")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "pub":
+		pub(os.Args[2:])
+	case "sub":
+		sub(os.Args[2:])
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
+		os.Exit(2)
+	}
+}
