@@ -117,6 +117,10 @@ def sanity_ansible_test() -> str:
     return str(venv / "bin" / "ansible-test")
 
 
+def stage_package() -> None:
+    pytest("tests/packaging")
+
+
 def stage_unit() -> None:
     pytest("tests/unit")
 
@@ -164,6 +168,7 @@ def stage_env_down() -> None:
 STAGES = [
     ("lint", stage_lint, False),
     ("sanity", stage_sanity, False),
+    ("package", stage_package, False),
     ("unit", stage_unit, False),
     ("integration", stage_integration, False),
     ("roles", stage_roles, False),
