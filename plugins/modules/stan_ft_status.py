@@ -23,7 +23,7 @@ description:
     O(wait_timeout) seconds have passed. STAN announces no FT state change, so polling serverz is the
     only way to observe one.
 author:
-  - nats_streaming.ft contributors
+  - nats_streaming.ft maintainers (@nats-streaming-ft)
 options:
   monitor_urls:
     description:
