@@ -21,10 +21,8 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing l
     pass
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict, compare_aws_tags
 from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
-
 from ansible_collections.nats_streaming.ft.plugins.module_utils.common import make_diff
 
 # Errors worth retrying on top of AWSRetry's throttling defaults.
@@ -45,7 +43,7 @@ class ModuleError(Exception):
     """A failure the user can act on; the message names the option and the fix."""
 
     def __init__(self, msg, **result):
-        super(ModuleError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.result = result
 
@@ -114,7 +112,7 @@ def wait_for(client, name, operation, acceptors, timeout, delay=5, what=None, op
     except botocore.exceptions.WaiterError as exc:
         reason = "timed out" if "Max attempts exceeded" in str(exc) else "failed"
         raise ModuleError(
-            "Waiting for {0} {1} after about {2}s: {3}. Raise {4} or check the resource in the AWS console.".format(
+            "Waiting for {} {} after about {}s: {}. Raise {} or check the resource in the AWS console.".format(
                 what or name, reason, timeout, exc, option
             )
         )

@@ -12,16 +12,18 @@ import json
 
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import ModuleError
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import aws_client
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import error_code
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import error_message
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import paginate
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import plan_tags
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import result_with_diff
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import run_aws_module
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import tags_to_dict
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import wait_for
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import (
+    ModuleError,
+    aws_client,
+    error_code,
+    error_message,
+    paginate,
+    plan_tags,
+    result_with_diff,
+    run_aws_module,
+    tags_to_dict,
+    wait_for,
+)
 
 try:
     import botocore.exceptions
@@ -35,7 +37,17 @@ LIFECYCLE_KEYS = (
     ("transition_to_archive", "TransitionToArchive"),
     ("transition_to_primary_storage_class", "TransitionToPrimaryStorageClass"),
 )
-DAY_RULES = ["AFTER_1_DAY", "AFTER_7_DAYS", "AFTER_14_DAYS", "AFTER_30_DAYS", "AFTER_60_DAYS", "AFTER_90_DAYS", "AFTER_180_DAYS", "AFTER_270_DAYS", "AFTER_365_DAYS"]
+DAY_RULES = [
+    "AFTER_1_DAY",
+    "AFTER_7_DAYS",
+    "AFTER_14_DAYS",
+    "AFTER_30_DAYS",
+    "AFTER_60_DAYS",
+    "AFTER_90_DAYS",
+    "AFTER_180_DAYS",
+    "AFTER_270_DAYS",
+    "AFTER_365_DAYS",
+]
 CREATE_DEFAULTS = dict(encrypted=True, performance_mode="generalPurpose", throughput_mode="bursting")
 GONE_STATES = ("deleting", "deleted")
 
@@ -52,7 +64,7 @@ def creation_token(name):
 def dns_name(fs_id, region):
     if not fs_id or not region:
         return None
-    return "{0}.efs.{1}.amazonaws.com".format(fs_id, region)
+    return "{}.efs.{}.amazonaws.com".format(fs_id, region)
 
 
 def lifecycle_from_api(policies):
@@ -82,9 +94,9 @@ def parse_policy(value, option="policy"):
         try:
             parsed = json.loads(text)
         except ValueError as exc:
-            raise ModuleError("{0} is not valid JSON ({1}). Pass a JSON document or a YAML dict.".format(option, exc))
+            raise ModuleError("{} is not valid JSON ({}). Pass a JSON document or a YAML dict.".format(option, exc))
     if not isinstance(parsed, dict):
-        raise ModuleError("{0} must be a JSON object (an IAM policy document), got {1}.".format(option, type(parsed).__name__))
+        raise ModuleError("{} must be a JSON object (an IAM policy document), got {}.".format(option, type(parsed).__name__))
     return parsed
 
 
@@ -125,19 +137,23 @@ def kms_key_matches(current, requested):
 def validate_params(params):
     """Checks that need no AWS call; each error names the option and the fix."""
     if params.get("kms_key_id") and params.get("encrypted") is False:
-        raise ModuleError("kms_key_id is set but encrypted is false: a KMS key only applies to an encrypted file system. Set encrypted: true or remove kms_key_id.")
+        raise ModuleError(
+            "kms_key_id is set but encrypted is false: a KMS key only applies to an encrypted file system. "
+            "Set encrypted: true or remove kms_key_id."
+        )
     mode = params.get("throughput_mode")
     mibps = params.get("provisioned_throughput_mibps")
     if mibps is not None and mode not in (None, "provisioned"):
         raise ModuleError(
-            "provisioned_throughput_mibps is only valid with throughput_mode: provisioned (throughput_mode is {0}). Remove it or set throughput_mode: provisioned.".format(
+            "provisioned_throughput_mibps is only valid with throughput_mode: provisioned (throughput_mode is {}). "
+            "Remove it or set throughput_mode: provisioned.".format(
                 mode
             )
         )
     if mibps is not None and mibps <= 0:
-        raise ModuleError("provisioned_throughput_mibps must be greater than 0, got {0}.".format(mibps))
+        raise ModuleError("provisioned_throughput_mibps must be greater than 0, got {}.".format(mibps))
     if params.get("wait_timeout") is not None and params["wait_timeout"] < 1:
-        raise ModuleError("wait_timeout must be at least 1 second, got {0}.".format(params["wait_timeout"]))
+        raise ModuleError("wait_timeout must be at least 1 second, got {}.".format(params["wait_timeout"]))
     if params.get("name") is not None and not params["name"].strip():
         raise ModuleError("name must not be empty.")
 
@@ -152,7 +168,8 @@ def plan_throughput(current_mode, current_mibps, mode, mibps):
         return new_mode, float(new_mibps)
     if mibps is not None:
         raise ModuleError(
-            "provisioned_throughput_mibps is only valid with throughput_mode: provisioned (the file system uses {0}). Set throughput_mode: provisioned or remove it.".format(
+            "provisioned_throughput_mibps is only valid with throughput_mode: provisioned (the file system uses {}). "
+            "Set throughput_mode: provisioned or remove it.".format(
                 new_mode
             )
         )
@@ -223,13 +240,17 @@ def plan_update(before, params, kms_matches=True, fs_id="the file system"):
             )
     if params.get("kms_key_id") and not kms_matches:
         raise ModuleError(
-            "kms_key_id is fixed when a file system is created and cannot be changed: {0} uses {1}, the task asks for {2}. "
-            "Remove kms_key_id from the task, or create a new file system under another name.".format(fs_id, before["kms_key_id"] or "no key", params["kms_key_id"])
+            "kms_key_id is fixed when a file system is created and cannot be changed: {} uses {}, the task asks for {}. "
+            "Remove kms_key_id from the task, or create a new file system under another name.".format(
+                fs_id, before["kms_key_id"] or "no key", params["kms_key_id"]
+            )
         )
 
     after = dict(before)
     actions = {}
-    mode, mibps = plan_throughput(before["throughput_mode"], before["provisioned_throughput_mibps"], params.get("throughput_mode"), params.get("provisioned_throughput_mibps"))
+    mode, mibps = plan_throughput(
+        before["throughput_mode"], before["provisioned_throughput_mibps"], params.get("throughput_mode"), params.get("provisioned_throughput_mibps")
+    )
     after["throughput_mode"], after["provisioned_throughput_mibps"] = mode, mibps
     if (mode, mibps) != (before["throughput_mode"], before["provisioned_throughput_mibps"]):
         actions["throughput"] = throughput_request(mode, mibps)
@@ -297,7 +318,7 @@ def find_matches(file_systems, name):
     return matches
 
 
-class FileSystemManager(object):
+class FileSystemManager:
     """Reads and writes one EFS file system through a retrying client."""
 
     def __init__(self, module):
@@ -319,8 +340,10 @@ class FileSystemManager(object):
         matches = find_matches(paginate(self.client, "describe_file_systems").get("FileSystems", []), self.params["name"])
         if len(matches) > 1:
             raise ModuleError(
-                "name: {0} file systems match name {1!r} ({2}) by Name tag or creation token. "
-                "Pick one with id, or rename or delete the others.".format(len(matches), self.params["name"], ", ".join(sorted(fs["FileSystemId"] for fs in matches)))
+                "name: {} file systems match name {!r} ({}) by Name tag or creation token. "
+                "Pick one with id, or rename or delete the others.".format(
+                    len(matches), self.params["name"], ", ".join(sorted(fs["FileSystemId"] for fs in matches))
+                )
             )
         return matches[0] if matches else None
 
@@ -348,7 +371,7 @@ class FileSystemManager(object):
             arn = kms.describe_key(KeyId=requested, aws_retry=True)["KeyMetadata"]["Arn"]
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) == "NotFoundException":
-                raise ModuleError("kms_key_id: KMS key {0!r} not found in region {1}.".format(requested, self.region))
+                raise ModuleError("kms_key_id: KMS key {!r} not found in region {}.".format(requested, self.region))
             raise
         return kms_key_matches(current, arn)
 
@@ -363,7 +386,7 @@ class FileSystemManager(object):
                 dict(state="failure", matcher="pathAny", argument="FileSystems[].LifeCycleState", expected="error"),
             ],
             timeout=self.params["wait_timeout"],
-            what="file system {0} to become available".format(fs_id),
+            what="file system {} to become available".format(fs_id),
             FileSystemId=fs_id,
         )
 
@@ -377,7 +400,7 @@ class FileSystemManager(object):
                 dict(state="success", matcher="pathAll", argument="FileSystems[].LifeCycleState", expected="deleted"),
             ],
             timeout=self.params["wait_timeout"],
-            what="file system {0} to be deleted".format(fs_id),
+            what="file system {} to be deleted".format(fs_id),
             FileSystemId=fs_id,
         )
 
@@ -388,7 +411,7 @@ class FileSystemManager(object):
             "DescribeMountTargets",
             [dict(state="success", matcher="path", argument="length(MountTargets) == `0`", expected=True)],
             timeout=self.params["wait_timeout"],
-            what="the mount targets of {0} to be deleted".format(fs_id),
+            what="the mount targets of {} to be deleted".format(fs_id),
             FileSystemId=fs_id,
         )
 
@@ -412,9 +435,13 @@ class FileSystemManager(object):
             if code == "FileSystemAlreadyExists":
                 return None
             if code in ("BadRequest", "ValidationException", "InvalidParameterValue"):
-                raise ModuleError("CreateFileSystem rejected the options: {0}. Check encrypted, kms_key_id, performance_mode and throughput_mode.".format(error_message(exc)))
+                raise ModuleError(
+                    "CreateFileSystem rejected the options: {}. Check encrypted, kms_key_id, performance_mode and throughput_mode.".format(
+                        error_message(exc)
+                    )
+                )
             if code in ("NotFoundException", "KMSKeyNotFoundException") or "kms" in error_message(exc).lower():
-                raise ModuleError("kms_key_id: {0}".format(error_message(exc)))
+                raise ModuleError("kms_key_id: {}".format(error_message(exc)))
             raise
 
     def apply(self, fs_id, actions, created=False):
@@ -426,7 +453,7 @@ class FileSystemManager(object):
                 self.client.update_file_system(FileSystemId=fs_id, aws_retry=True, **actions["throughput"])
             except botocore.exceptions.ClientError as exc:
                 if error_code(exc) in ("TooManyRequests", "ThroughputLimitExceeded", "InsufficientThroughputCapacity", "BadRequest"):
-                    raise ModuleError("throughput_mode/provisioned_throughput_mibps: UpdateFileSystem refused the change: {0}".format(error_message(exc)))
+                    raise ModuleError("throughput_mode/provisioned_throughput_mibps: UpdateFileSystem refused the change: {}".format(error_message(exc)))
                 raise
             self.wait_available(fs_id)
         if "lifecycle" in actions:
@@ -437,7 +464,7 @@ class FileSystemManager(object):
                     self.client.put_file_system_policy(FileSystemId=fs_id, Policy=json.dumps(actions["policy"], sort_keys=True), aws_retry=True)
                 except botocore.exceptions.ClientError as exc:
                     if error_code(exc) in ("InvalidPolicyException", "BadRequest"):
-                        raise ModuleError("policy: AWS rejected the file system policy: {0}".format(error_message(exc)))
+                        raise ModuleError("policy: AWS rejected the file system policy: {}".format(error_message(exc)))
                     raise
             else:
                 self.client.delete_file_system_policy(FileSystemId=fs_id, aws_retry=True)
@@ -461,7 +488,7 @@ class FileSystemManager(object):
             self.client.delete_file_system(FileSystemId=fs_id, aws_retry=True)
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) == "FileSystemInUse":
-                raise ModuleError("file system {0} still has mount targets (another process added one?). Remove them or rerun with force: true.".format(fs_id))
+                raise ModuleError("file system {} still has mount targets (another process added one?). Remove them or rerun with force: true.".format(fs_id))
             if error_code(exc) == "FileSystemNotFound":
                 return
             raise
@@ -473,11 +500,16 @@ def ensure_absent(manager, fs):
     module = manager.module
     if fs is None:
         return result_with_diff(module, None, None, **result_fields(None))
+    if fs.get("LifeCycleState") in GONE_STATES:
+        # Already on its way out: nothing to change, at most wait for the end.
+        if manager.params["wait"] and not module.check_mode:
+            manager.wait_deleted(fs["FileSystemId"])
+        return result_with_diff(module, None, None, **result_fields(None, fs, manager.region))
     before = manager.read_state(fs)
     count = fs.get("NumberOfMountTargets") or 0
     if count and not manager.params["force"]:
         raise ModuleError(
-            "file system {0} still has {1} mount target(s). Remove them first (nats_streaming.ft.efs_mount_targets with subnets: [] and purge: true) "
+            "file system {} still has {} mount target(s). Remove them first (nats_streaming.ft.efs_mount_targets with subnets: [] and purge: true) "
             "or set force: true to delete them with the file system.".format(fs["FileSystemId"], count)
         )
     result = result_with_diff(module, before, None, **result_fields(before, fs, manager.region))
@@ -492,7 +524,7 @@ def ensure_present(manager, fs):
     params = manager.params
     if fs is None:
         if not params.get("name"):
-            raise ModuleError("id: no EFS file system {0} in region {1}. To create one, give name instead of id.".format(params["id"], manager.region))
+            raise ModuleError("id: no EFS file system {} in region {}. To create one, give name instead of id.".format(params["id"], manager.region))
         before = None
         after = plan_create(params)
         actions = {}
@@ -507,14 +539,18 @@ def ensure_present(manager, fs):
             # FileSystemAlreadyExists: an earlier run created it; adopt it and converge.
             fs = manager.find()
             if fs is None:
-                raise ModuleError("name: CreateFileSystem reported that a file system with token {0} exists, but it cannot be found.".format(after["creation_token"]))
+                raise ModuleError(
+                    "name: CreateFileSystem reported that a file system with token {} exists, but it cannot be found.".format(after["creation_token"])
+                )
         else:
             fs_id = response["FileSystemId"]
             manager.apply(fs_id, actions, created=True)
             return result_with_diff(module, before, after, **result_fields(after, manager.describe(fs_id), manager.region))
 
     if fs.get("LifeCycleState") in GONE_STATES:
-        raise ModuleError("file system {0} is being deleted (state {1}); rerun once it is gone to create a new one.".format(fs["FileSystemId"], fs["LifeCycleState"]))
+        raise ModuleError(
+            "file system {} is being deleted (state {}); rerun once it is gone to create a new one.".format(fs["FileSystemId"], fs["LifeCycleState"])
+        )
     before = manager.read_state(fs)
     kms_matches = manager.kms_matches(before["kms_key_id"]) if params.get("kms_key_id") else True
     fs_id = fs["FileSystemId"]

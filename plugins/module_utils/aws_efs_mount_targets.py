@@ -7,14 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import ModuleError
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import aws_client
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import error_code
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import error_message
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import paginate
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import result_with_diff
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import run_aws_module
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import wait_for
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import (
+    ModuleError,
+    aws_client,
+    error_code,
+    error_message,
+    paginate,
+    result_with_diff,
+    run_aws_module,
+    wait_for,
+)
 
 try:
     import botocore.exceptions
@@ -53,15 +55,15 @@ def validate_subnets(requested, subnet_info, existing, purge):
     """
     unknown = [s for s in requested if s not in subnet_info]
     if unknown:
-        raise ModuleError("subnets: unknown subnet(s) {0}. Check the IDs and the region.".format(", ".join(unknown)))
+        raise ModuleError("subnets: unknown subnet(s) {}. Check the IDs and the region.".format(", ".join(unknown)))
     dupes = duplicates(requested)
     if dupes:
-        raise ModuleError("subnets: {0} listed more than once.".format(", ".join(dupes)))
+        raise ModuleError("subnets: {} listed more than once.".format(", ".join(dupes)))
 
     vpcs = sorted(set(subnet_info[s]["vpc_id"] for s in requested))
     if len(vpcs) > 1:
-        by_vpc = "; ".join("{0}: {1}".format(v, ", ".join(s for s in requested if subnet_info[s]["vpc_id"] == v)) for v in vpcs)
-        raise ModuleError("subnets: all mount targets of a file system must be in one VPC, the subnets span {0} ({1}).".format(", ".join(vpcs), by_vpc))
+        by_vpc = "; ".join("{}: {}".format(v, ", ".join(s for s in requested if subnet_info[s]["vpc_id"] == v)) for v in vpcs)
+        raise ModuleError("subnets: all mount targets of a file system must be in one VPC, the subnets span {} ({}).".format(", ".join(vpcs), by_vpc))
 
     by_az = {}
     for subnet in requested:
@@ -69,8 +71,8 @@ def validate_subnets(requested, subnet_info, existing, purge):
     clashes = dict((az, subnets) for az, subnets in by_az.items() if len(subnets) > 1)
     if clashes:
         raise ModuleError(
-            "subnets: at most one mount target per availability zone; {0}. Keep one subnet per zone.".format(
-                "; ".join("{0} are all in {1}".format(", ".join(s), az) for az, s in sorted(clashes.items()))
+            "subnets: at most one mount target per availability zone; {}. Keep one subnet per zone.".format(
+                "; ".join("{} are all in {}".format(", ".join(s), az) for az, s in sorted(clashes.items()))
             )
         )
 
@@ -79,7 +81,7 @@ def validate_subnets(requested, subnet_info, existing, purge):
     for target in kept:
         if vpc and target.get("VpcId") and target["VpcId"] != vpc:
             raise ModuleError(
-                "subnets: subnet(s) {0} are in {1}, but the file system already has mount target {2} in {3} (subnet {4}). "
+                "subnets: subnet(s) {} are in {}, but the file system already has mount target {} in {} (subnet {}). "
                 "A file system has mount targets in one VPC only; remove the others first (purge: true).".format(
                     ", ".join(requested), vpc, target["MountTargetId"], target["VpcId"], target["SubnetId"]
                 )
@@ -98,15 +100,15 @@ def validate_security_groups(requested, group_info, vpc_id):
     if requested is None:
         return
     if len(set(requested)) > MAX_SECURITY_GROUPS:
-        raise ModuleError("security_groups: a mount target takes at most {0} security groups, got {1}.".format(MAX_SECURITY_GROUPS, len(set(requested))))
+        raise ModuleError("security_groups: a mount target takes at most {} security groups, got {}.".format(MAX_SECURITY_GROUPS, len(set(requested))))
     unknown = sorted(set(g for g in requested if g not in group_info))
     if unknown:
-        raise ModuleError("security_groups: unknown security group(s) {0}. Check the IDs (sg-...) and the region.".format(", ".join(unknown)))
+        raise ModuleError("security_groups: unknown security group(s) {}. Check the IDs (sg-...) and the region.".format(", ".join(unknown)))
     foreign = sorted(set(g for g in requested if vpc_id and group_info[g] != vpc_id))
     if foreign:
         raise ModuleError(
-            "security_groups: {0} not in {1}, the VPC of the mount targets.".format(
-                ", ".join("{0} is in {1}".format(g, group_info[g]) for g in foreign), vpc_id
+            "security_groups: {} not in {}, the VPC of the mount targets.".format(
+                ", ".join("{} is in {}".format(g, group_info[g]) for g in foreign), vpc_id
             )
         )
 
@@ -176,7 +178,7 @@ def predicted_results(after, existing, vpc_id):
     return results
 
 
-class MountTargetManager(object):
+class MountTargetManager:
     def __init__(self, module):
         self.module = module
         self.params = module.params
@@ -189,12 +191,13 @@ class MountTargetManager(object):
             targets = paginate(self.efs, "describe_mount_targets", FileSystemId=self.fs_id).get("MountTargets", [])
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) == "FileSystemNotFound":
-                raise ModuleError("file_system_id: no EFS file system {0} in region {1}.".format(self.fs_id, self.module.region))
+                raise ModuleError("file_system_id: no EFS file system {} in region {}.".format(self.fs_id, self.module.region))
             raise
         targets = [t for t in targets if t.get("LifeCycleState") not in ("deleting", "deleted")]
         if with_groups:
             for target in targets:
-                target["SecurityGroups"] = self.efs.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"], aws_retry=True).get("SecurityGroups") or []
+                response = self.efs.describe_mount_target_security_groups(MountTargetId=target["MountTargetId"], aws_retry=True)
+                target["SecurityGroups"] = response.get("SecurityGroups") or []
         return targets
 
     def describe_subnets(self, subnet_ids):
@@ -225,7 +228,7 @@ class MountTargetManager(object):
                 dict(state="failure", matcher="pathAny", argument="MountTargets[].LifeCycleState", expected="error"),
             ],
             timeout=self.params["wait_timeout"],
-            what="mount target {0} to become available".format(target_id),
+            what="mount target {} to become available".format(target_id),
             MountTargetId=target_id,
         )
 
@@ -239,7 +242,7 @@ class MountTargetManager(object):
                 dict(state="success", matcher="pathAll", argument="MountTargets[].LifeCycleState", expected="deleted"),
             ],
             timeout=self.params["wait_timeout"],
-            what="mount target {0} to be deleted".format(target_id),
+            what="mount target {} to be deleted".format(target_id),
             MountTargetId=target_id,
         )
 
@@ -263,11 +266,13 @@ class MountTargetManager(object):
             except botocore.exceptions.ClientError as exc:
                 code = error_code(exc)
                 if code in ("MountTargetConflict", "SubnetNotFound", "NoFreeAddressesInSubnet", "AvailabilityZonesMismatch"):
-                    raise ModuleError("subnets: cannot create a mount target in {0}: {1} ({2}).".format(request["SubnetId"], error_message(exc), code))
+                    raise ModuleError("subnets: cannot create a mount target in {}: {} ({}).".format(request["SubnetId"], error_message(exc), code))
                 if code in ("SecurityGroupNotFound", "SecurityGroupLimitExceeded"):
-                    raise ModuleError("security_groups: {0} ({1}).".format(error_message(exc), code))
+                    raise ModuleError("security_groups: {} ({}).".format(error_message(exc), code))
                 if code == "IncorrectFileSystemLifeCycleState":
-                    raise ModuleError("file_system_id: {0} is not available yet ({1}); wait for it (efs_filesystem wait: true).".format(self.fs_id, error_message(exc)))
+                    raise ModuleError(
+                        "file_system_id: {} is not available yet ({}); wait for it (efs_filesystem wait: true).".format(self.fs_id, error_message(exc))
+                    )
                 raise
         if self.params["wait"]:
             for target_id in created:
@@ -277,7 +282,7 @@ class MountTargetManager(object):
 def ensure_mount_targets(module):
     params = module.params
     if params["wait_timeout"] < 1:
-        raise ModuleError("wait_timeout must be at least 1 second, got {0}.".format(params["wait_timeout"]))
+        raise ModuleError("wait_timeout must be at least 1 second, got {}.".format(params["wait_timeout"]))
     if params["purge"] and params["subnets"] is None:
         raise ModuleError("purge: true needs subnets (the complete list of subnets to keep; [] removes every mount target).")
     manager = MountTargetManager(module)

@@ -7,12 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import ModuleError
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import aws_client
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import error_code
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import paginate
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import run_aws_module
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import tags_to_dict
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import ModuleError, aws_client, error_code, paginate, run_aws_module, tags_to_dict
 
 try:
     import botocore.exceptions
@@ -47,13 +42,13 @@ def is_public(subnet, route_tables):
     if table is not None:
         for route in table.get("Routes") or []:
             if (route.get("GatewayId") or "").startswith("igw-") and route.get("State", "active") == "active":
-                return True, "route to {0} in {1}".format(route["GatewayId"], table["RouteTableId"])
-        return False, "no internet gateway route in {0}".format(table["RouteTableId"])
+                return True, "route to {} in {}".format(route["GatewayId"], table["RouteTableId"])
+        return False, "no internet gateway route in {}".format(table["RouteTableId"])
     tags = tags_to_dict(subnet.get("Tags"))
     if ELB_ROLE_TAG in tags:
-        return True, "tag {0}".format(ELB_ROLE_TAG)
+        return True, "tag {}".format(ELB_ROLE_TAG)
     if INTERNAL_ELB_ROLE_TAG in tags:
-        return False, "tag {0}".format(INTERNAL_ELB_ROLE_TAG)
+        return False, "tag {}".format(INTERNAL_ELB_ROLE_TAG)
     if subnet.get("MapPublicIpOnLaunch"):
         return True, "MapPublicIpOnLaunch"
     return False, "no route table, tag or public IP mapping"
@@ -89,7 +84,7 @@ def node_group_kind(tags, cluster_name):
         return "eksctl_nodegroup"
     if tags.get("eks:nodegroup-name") and tags.get("eks:cluster-name") == cluster_name:
         return "managed_nodegroup"
-    if tags.get("kubernetes.io/cluster/{0}".format(cluster_name)) == "owned" and not tags.get("aws:eks:cluster-name"):
+    if tags.get("kubernetes.io/cluster/{}".format(cluster_name)) == "owned" and not tags.get("aws:eks:cluster-name"):
         return "kubernetes_owned"
     return None
 
@@ -117,7 +112,9 @@ def classify_security_groups(groups, cluster_name, cluster_sg_id=None):
 def single_vpc(cluster_name, subnets):
     vpcs = sorted(set(s["VpcId"] for s in subnets))
     if len(vpcs) != 1:
-        raise ModuleError("cluster_name: the subnets of cluster {0} are in {1} VPCs ({2}); expected exactly one.".format(cluster_name, len(vpcs), ", ".join(vpcs) or "none"))
+        raise ModuleError(
+            "cluster_name: the subnets of cluster {} are in {} VPCs ({}); expected exactly one.".format(cluster_name, len(vpcs), ", ".join(vpcs) or "none")
+        )
     return vpcs[0]
 
 
@@ -129,14 +126,14 @@ def describe_network(module):
         cluster = eks.describe_cluster(name=name, aws_retry=True)["cluster"]
     except botocore.exceptions.ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
-            raise ModuleError("cluster_name: no EKS cluster named {0!r} in region {1}. Check the name and the region.".format(name, module.region))
+            raise ModuleError("cluster_name: no EKS cluster named {!r} in region {}. Check the name and the region.".format(name, module.region))
         raise
     vpc_config = cluster.get("resourcesVpcConfig") or {}
     subnet_ids = vpc_config.get("subnetIds") or []
     subnets = paginate(ec2, "describe_subnets", Filters=[dict(Name="subnet-id", Values=subnet_ids)]).get("Subnets", []) if subnet_ids else []
     missing = sorted(set(subnet_ids) - set(s["SubnetId"] for s in subnets))
     if missing:
-        raise ModuleError("cluster_name: cluster {0} refers to subnet(s) {1} that EC2 does not know.".format(name, ", ".join(missing)))
+        raise ModuleError("cluster_name: cluster {} refers to subnet(s) {} that EC2 does not know.".format(name, ", ".join(missing)))
     # moto omits resourcesVpcConfig.vpcId: the subnets tell the VPC.
     vpc_id = vpc_config.get("vpcId") or single_vpc(name, subnets)
     vpc_filter = [dict(Name="vpc-id", Values=[vpc_id])]

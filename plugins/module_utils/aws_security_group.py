@@ -15,15 +15,17 @@ import ipaddress
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import ModuleError
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import aws_client
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import error_code
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import error_message
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import paginate
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import plan_tags
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import result_with_diff
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import run_aws_module
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import tags_to_dict
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_common import (
+    ModuleError,
+    aws_client,
+    error_code,
+    error_message,
+    paginate,
+    plan_tags,
+    result_with_diff,
+    run_aws_module,
+    tags_to_dict,
+)
 
 try:
     import botocore.exceptions
@@ -94,11 +96,12 @@ def normalize_cidrs(cidrs, allow_world):
         try:
             network = ipaddress.ip_network(to_text(cidr).strip(), strict=True)
         except ValueError as exc:
-            raise ModuleError("cidrs: {0!r} is not a CIDR network ({1}). Use the network address, e.g. 10.0.0.0/16.".format(cidr, exc))
+            raise ModuleError("cidrs: {!r} is not a CIDR network ({}). Use the network address, e.g. 10.0.0.0/16.".format(cidr, exc))
         text = network.compressed
         if text in WORLD and not allow_world:
             raise ModuleError(
-                "cidrs: {0} would open NFS (TCP 2049) to the whole internet. Use the VPC or subnet CIDRs, or set allow_world: true if that is really intended.".format(text)
+                "cidrs: {} would open NFS (TCP 2049) to the whole internet. "
+                "Use the VPC or subnet CIDRs, or set allow_world: true if that is really intended.".format(text)
             )
         target = ipv4 if network.version == 4 else ipv6
         if text not in target:
@@ -178,19 +181,24 @@ def plan_group(before, params):
         before_for_plan = before
         if description is not None and description != before["description"]:
             raise ModuleError(
-                "description: a security group's description cannot be changed; {0} has {1!r}. Remove description from the task or use a new group name.".format(
+                "description: a security group's description cannot be changed; {} has {!r}. Remove description from the task or use a new group name.".format(
                     before["name"], before["description"]
                 )
             )
     after = dict(before_for_plan)
     after["ingress"], to_add, to_remove = plan_rules(
-        before_for_plan["ingress"], params.get("source_security_groups"), params.get("cidrs"), params["rule_description"], params["purge_rules"], params["allow_world"]
+        before_for_plan["ingress"],
+        params.get("source_security_groups"),
+        params.get("cidrs"),
+        params["rule_description"],
+        params["purge_rules"],
+        params["allow_world"],
     )
     after["tags"], tags_set, tags_unset = plan_tags(before_for_plan["tags"], params.get("tags"), params["purge_tags"])
     return after, dict(add=to_add, remove=to_remove, tags_set=tags_set, tags_unset=tags_unset)
 
 
-class SecurityGroupManager(object):
+class SecurityGroupManager:
     def __init__(self, module):
         self.module = module
         self.params = module.params
@@ -213,7 +221,7 @@ class SecurityGroupManager(object):
     def check_vpc(self, vpc_id):
         found = paginate(self.ec2, "describe_vpcs", Filters=[dict(Name="vpc-id", Values=[vpc_id])]).get("Vpcs", [])
         if not found:
-            raise ModuleError("vpc_id: no VPC {0} in region {1}.".format(vpc_id, self.module.region))
+            raise ModuleError("vpc_id: no VPC {} in region {}.".format(vpc_id, self.module.region))
 
     def check_sources(self, rules):
         groups = sorted(set(r["source"] for r in rules if r["source_type"] == "group"))
@@ -222,7 +230,7 @@ class SecurityGroupManager(object):
         found = paginate(self.ec2, "describe_security_groups", Filters=[dict(Name="group-id", Values=groups)]).get("SecurityGroups", [])
         unknown = sorted(set(groups) - set(g["GroupId"] for g in found))
         if unknown:
-            raise ModuleError("source_security_groups: unknown security group(s) {0}. Check the IDs (sg-...) and the region.".format(", ".join(unknown)))
+            raise ModuleError("source_security_groups: unknown security group(s) {}. Check the IDs (sg-...) and the region.".format(", ".join(unknown)))
 
     def create(self, after):
         request = dict(GroupName=after["name"], Description=after["description"], VpcId=after["vpc_id"])
@@ -232,7 +240,7 @@ class SecurityGroupManager(object):
             return self.ec2.create_security_group(aws_retry=True, **request)["GroupId"]
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) == "InvalidVpcID.NotFound":
-                raise ModuleError("vpc_id: no VPC {0} ({1}).".format(after["vpc_id"], error_message(exc)))
+                raise ModuleError("vpc_id: no VPC {} ({}).".format(after["vpc_id"], error_message(exc)))
             raise
 
     def apply(self, group_id, actions):
@@ -247,7 +255,7 @@ class SecurityGroupManager(object):
                 self.ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission_for(r) for r in actions["add"]], aws_retry=True)
             except botocore.exceptions.ClientError as exc:
                 if error_code(exc) == "InvalidGroup.NotFound":
-                    raise ModuleError("source_security_groups: {0}".format(error_message(exc)))
+                    raise ModuleError("source_security_groups: {}".format(error_message(exc)))
                 if error_code(exc) != "InvalidPermission.Duplicate":
                     raise
         if actions["tags_unset"]:
@@ -261,7 +269,7 @@ class SecurityGroupManager(object):
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) == "DependencyViolation":
                 raise ModuleError(
-                    "security group {0} is still in use (EFS mount targets or other network interfaces use it, or another group references it): {1}. "
+                    "security group {} is still in use (EFS mount targets or other network interfaces use it, or another group references it): {}. "
                     "Remove those first.".format(group_id, error_message(exc))
                 )
             if error_code(exc) != "InvalidGroup.NotFound":
@@ -297,7 +305,7 @@ def ensure_security_group(module):
 
     if group is None:
         if params.get("group_id"):
-            raise ModuleError("group_id: no security group {0} in region {1}. To create one, give name and vpc_id.".format(params["group_id"], module.region))
+            raise ModuleError("group_id: no security group {} in region {}. To create one, give name and vpc_id.".format(params["group_id"], module.region))
         manager.check_vpc(params["vpc_id"])
     after, actions = plan_group(before, params)
     if actions["add"]:

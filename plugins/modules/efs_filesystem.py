@@ -20,7 +20,7 @@ description:
   - An option that is not set leaves the current value alone.
   - Waits use botocore waiters (no sleep loops); every AWS call is retried with jittered backoff.
 author:
-  - nats_streaming.ft contributors
+  - nats_streaming.ft maintainers (@nats-streaming-ft)
 options:
   state:
     description:
@@ -232,9 +232,7 @@ diff:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_efs import DAY_RULES
-from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_efs import run
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_efs import DAY_RULES, run
 
 argument_spec = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),

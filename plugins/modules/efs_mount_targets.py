@@ -21,7 +21,7 @@ description:
     one VPC (the VPC of the existing mount targets) and at most one per availability zone.
   - Waits with botocore waiters until new mount targets are available (no sleep loops).
 author:
-  - nats_streaming.ft contributors
+  - nats_streaming.ft maintainers (@nats-streaming-ft)
 options:
   file_system_id:
     description: ID of the file system (C(fs-...)).
@@ -143,7 +143,6 @@ diff:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_efs_mount_targets import run
 
 argument_spec = dict(

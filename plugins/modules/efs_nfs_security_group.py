@@ -21,7 +21,7 @@ description:
   - Refuses C(0.0.0.0/0) and C(::/0) unless O(allow_world=true).
   - Egress rules are never changed.
 author:
-  - nats_streaming.ft contributors
+  - nats_streaming.ft maintainers (@nats-streaming-ft)
 options:
   state:
     description: V(present) creates or updates the group, V(absent) deletes it.
@@ -169,7 +169,6 @@ diff:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_security_group import run
 
 argument_spec = dict(

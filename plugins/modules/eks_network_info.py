@@ -23,7 +23,7 @@ description:
   - The cluster security group comes from C(clusterSecurityGroupId), or from the
     C(aws:eks:cluster-name) tag when the API omits it (moto does).
 author:
-  - nats_streaming.ft contributors
+  - nats_streaming.ft maintainers (@nats-streaming-ft)
 options:
   cluster_name:
     description: Name of the EKS cluster.
@@ -172,7 +172,6 @@ nfs_client_security_group_ids:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_eks import run
 
 argument_spec = dict(

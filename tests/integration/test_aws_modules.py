@@ -161,7 +161,8 @@ def test_sigkill_right_after_create_file_system_then_rerun_leaves_one(aws, eks_n
     thread.start()
     playbook = TARGETS / "efs_filesystem" / "crash.yml"
     extra = {"seed": eks_network, "aws_endpoint_url": proxy.url, "fs_name": "killed-mid-create"}
-    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(extra)]
+    ansible_playbook = str(Path(sys.executable).with_name("ansible-playbook"))
+    cmd = [ansible_playbook, "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(extra)]
     log = BUILD / "logs" / "efs-crash-play.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -220,12 +221,14 @@ def test_noop_script_names_operations_like_botocore():
     def auth(service):
         return {"Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-2/{service}/aws4_request, SignedHeaders=host"}
 
-    assert namer.name({"method": "POST", "url": "http://h/2015-02-01/file-systems", "headers": auth("elasticfilesystem")}) == "efs:CreateFileSystem"
-    assert namer.name({"method": "GET", "url": "http://h/2015-02-01/file-systems?CreationToken=x", "headers": auth("elasticfilesystem")}) == "efs:DescribeFileSystems"
-    assert namer.name({"method": "GET", "url": "http://h/2015-02-01/mount-targets/fsmt-1/security-groups", "headers": auth("elasticfilesystem")}) == (
-        "efs:DescribeMountTargetSecurityGroups"
-    )
-    assert namer.name({"method": "POST", "url": "http://h/2015-02-01/resource-tags/fs-1", "headers": auth("elasticfilesystem")}) == "efs:TagResource"
+    def efs(method, path):
+        return namer.name({"method": method, "url": "http://h" + path, "headers": auth("elasticfilesystem")})
+
+    assert efs("POST", "/2015-02-01/file-systems") == "efs:CreateFileSystem"
+    assert efs("GET", "/2015-02-01/file-systems?CreationToken=x") == "efs:DescribeFileSystems"
+    assert efs("GET", "/2015-02-01/mount-targets/fsmt-1/security-groups") == "efs:DescribeMountTargetSecurityGroups"
+    assert efs("PUT", "/2015-02-01/mount-targets/fsmt-1/security-groups") == "efs:ModifyMountTargetSecurityGroups"
+    assert efs("POST", "/2015-02-01/resource-tags/fs-1") == "efs:TagResource"
     assert namer.name({"method": "GET", "url": "http://h/clusters/stan", "headers": auth("eks")}) == "eks:DescribeCluster"
     body = "Action=AuthorizeSecurityGroupIngress&Version=2016-11-15&GroupId=sg-1"
     assert namer.name({"method": "POST", "url": "http://h/", "headers": auth("ec2"), "body": body}) == "ec2:AuthorizeSecurityGroupIngress"

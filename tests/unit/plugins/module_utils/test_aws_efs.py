@@ -136,7 +136,8 @@ def test_kms_key_comparison():
 
 # ------------------------------------------------------------------ create
 def test_plan_create_defaults_and_name_tag():
-    after = aws_efs.plan_create(params(tags={"app": "stan"}, lifecycle={"transition_to_ia": "AFTER_7_DAYS", "transition_to_archive": None, "transition_to_primary_storage_class": "none"}))
+    lifecycle = {"transition_to_ia": "AFTER_7_DAYS", "transition_to_archive": None, "transition_to_primary_storage_class": "none"}
+    after = aws_efs.plan_create(params(tags={"app": "stan"}, lifecycle=lifecycle))
     assert after == {
         "name": "stan",
         "creation_token": aws_efs.creation_token("stan"),
@@ -172,10 +173,15 @@ def test_plan_update_without_options_changes_nothing():
 
 def test_plan_update_same_values_is_a_noop():
     before = state(lifecycle=[{"TransitionToIA": "AFTER_30_DAYS"}], policy='{"b": [1, 2], "a": {"x": 1}}')
-    after, actions = aws_efs.plan_update(
-        before,
-        params(tags={"app": "stan"}, lifecycle={"transition_to_ia": "AFTER_30_DAYS"}, policy='{"a": {"x": 1}, "b": [1, 2]}', encrypted=True, performance_mode="generalPurpose", throughput_mode="bursting"),
+    same = params(
+        tags={"app": "stan"},
+        lifecycle={"transition_to_ia": "AFTER_30_DAYS"},
+        policy='{"a": {"x": 1}, "b": [1, 2]}',
+        encrypted=True,
+        performance_mode="generalPurpose",
+        throughput_mode="bursting",
     )
+    after, actions = aws_efs.plan_update(before, same)
     assert after == before and actions == {}
 
 
@@ -217,7 +223,8 @@ def test_plan_update_throughput_decisions():
 
 def test_plan_update_lifecycle_merges_and_none_removes():
     before = state(lifecycle=[{"TransitionToIA": "AFTER_30_DAYS"}, {"TransitionToArchive": "AFTER_90_DAYS"}])
-    after, actions = aws_efs.plan_update(before, params(lifecycle={"transition_to_ia": "none", "transition_to_archive": None, "transition_to_primary_storage_class": "AFTER_1_ACCESS"}))
+    lifecycle = {"transition_to_ia": "none", "transition_to_archive": None, "transition_to_primary_storage_class": "AFTER_1_ACCESS"}
+    after, actions = aws_efs.plan_update(before, params(lifecycle=lifecycle))
     assert after["lifecycle"] == {"transition_to_ia": None, "transition_to_archive": "AFTER_90_DAYS", "transition_to_primary_storage_class": "AFTER_1_ACCESS"}
     assert actions == {"lifecycle": [{"TransitionToArchive": "AFTER_90_DAYS"}, {"TransitionToPrimaryStorageClass": "AFTER_1_ACCESS"}]}
 
