@@ -48,9 +48,13 @@ def moto_server_command() -> str:
     return str(exe) if exe.exists() else (shutil.which("moto_server") or "moto_server")
 
 
-def start_moto(log: Path, port: int | None = None) -> MotoServer:
+def start_moto(log: Path, port: int | None = None, recording: Path | None = None) -> MotoServer:
+    """Start moto_server; with `recording`, moto's request recorder writes there once started
+    (POST /moto-api/recorder/start-recording), which is how tests count API calls."""
     port = port or procs.free_port()
     env = {**os.environ, **CREDENTIALS}
+    if recording is not None:
+        env["MOTO_RECORDER_FILEPATH"] = str(recording)
     proc = procs.start([moto_server_command(), "-H", "127.0.0.1", "-p", str(port)], log, env=env)
     procs.wait_for_port(port, timeout=60, proc=proc)
     return MotoServer(port=port, proc=proc)

@@ -184,7 +184,7 @@ def main() -> int:
         print("  CSIDriver efs.csi.aws.com registered (API object only: kwok nodes mount nothing)")
 
         banner("Running playbooks/aws.yml")
-        extra = {"cluster_name": CLUSTER_NAME, "aws_region": REGION, "namespace": NAMESPACE, "verify_ft": False}
+        extra = {"cluster_name": CLUSTER_NAME, "aws_region": REGION, "k8s_namespace": NAMESPACE, "verify_ft": False}
         rc = run_playbook_live("aws.yml", extra, env)
         if rc != 0:
             print(f"aws.yml failed with exit code {rc}", file=sys.stderr)

@@ -225,7 +225,7 @@ def up(args: argparse.Namespace) -> None:
     state: dict = {"started": time.time(), "pids": {}, "ports": {}}
     try:
         log("starting moto_server (AWS emulator)")
-        moto = start_moto(logs / "moto.log")
+        moto = start_moto(logs / "moto.log", recording=STATE_DIR / "moto-recording.jsonl")
         state["pids"]["moto"] = moto.proc.pid
         state["ports"]["moto"] = moto.port
         state["moto_url"] = moto.url

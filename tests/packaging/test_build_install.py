@@ -70,5 +70,5 @@ def test_action_groups_name_existing_modules():
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
     modules = {p.stem for p in (REPO / "plugins" / "modules").glob("*.py")}
     for group, members in runtime["action_groups"].items():
-        missing = set(members) - modules
+        missing = {m for m in members if isinstance(m, str)} - modules
         assert not missing, f"group/{group} names missing modules {missing}"

@@ -1,0 +1,139 @@
+"""playbooks/aws.yml and aws_teardown.yml end to end against moto and the local control plane."""
+
+from __future__ import annotations
+
+import collections
+import uuid
+
+import boto3
+import pytest
+from kubernetes import client
+
+from tests.lib.ansible_runner import run_playbook
+from tests.lib.aws_seed import seed_eks_network
+from tests.lib.paths import REPO
+
+REGION = "us-east-2"
+PLAYBOOKS = REPO / "playbooks"
+MANAGED = "app.kubernetes.io/managed-by=nats_streaming.ft"
+
+
+def ensure_csi_driver(kube) -> None:
+    api = client.StorageV1Api(kube)
+    body = client.V1CSIDriver(metadata=client.V1ObjectMeta(name="efs.csi.aws.com"),
+                              spec=client.V1CSIDriverSpec(attach_required=False))
+    try:
+        api.create_csi_driver(body)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+@pytest.fixture(scope="module")
+def eks(localenv, kube) -> dict:
+    name = f"e2e-{uuid.uuid4().hex[:6]}"
+    net = seed_eks_network(endpoint_url=localenv["moto_url"], region=REGION, cluster_name=name)
+    ensure_csi_driver(kube)
+    return net
+
+
+@pytest.fixture(scope="module")
+def aws(localenv):
+    def make(service):
+        return boto3.client(service, endpoint_url=localenv["moto_url"], region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    return make
+
+
+def our_filesystems(aws, cluster_name: str) -> list[dict]:
+    return [fs for fs in aws("efs").describe_file_systems()["FileSystems"] if fs.get("Name") == f"{cluster_name}-stan"]
+
+
+def our_objects(kube, namespace: str) -> list[str]:
+    core, apps = client.CoreV1Api(kube), client.AppsV1Api(kube)
+    policy = client.PolicyV1Api(kube)
+    found = []
+    for kind, items in (
+        ("Service", core.list_namespaced_service(namespace, label_selector=MANAGED).items),
+        ("ConfigMap", core.list_namespaced_config_map(namespace, label_selector=MANAGED).items),
+        ("StatefulSet", apps.list_namespaced_stateful_set(namespace, label_selector=MANAGED).items),
+        ("PodDisruptionBudget", policy.list_namespaced_pod_disruption_budget(namespace, label_selector=MANAGED).items),
+        ("PersistentVolumeClaim", core.list_namespaced_persistent_volume_claim(namespace).items),
+        ("Pod", core.list_namespaced_pod(namespace).items),
+    ):
+        found += [f"{kind}/{o.metadata.name}" for o in items]
+    found += [f"PersistentVolume/{pv.metadata.name}" for pv in core.list_persistent_volume().items
+              if pv.spec.claim_ref and pv.spec.claim_ref.namespace == namespace]
+    return sorted(found)
+
+
+def test_aws_playbook_converges_then_reruns_with_no_change_and_no_aws_write(eks, localenv, kube, aws, moto_recorder):
+    namespace = "e2e-aws"
+    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": namespace, "verify_ft": False}
+
+    first = run_playbook(PLAYBOOKS / "aws.yml", extra_vars=extra, env=localenv["env"])
+    assert first.rc == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    assert first.changed > 0
+    fs = our_filesystems(aws, eks["cluster_name"])
+    assert len(fs) == 1 and fs[0]["Encrypted"] is True
+    mts = aws("efs").describe_mount_targets(FileSystemId=fs[0]["FileSystemId"])["MountTargets"]
+    assert sorted(m["AvailabilityZoneName"] for m in mts) == sorted(eks["availability_zones"])
+    sts = client.AppsV1Api(kube).read_namespaced_stateful_set("stan", namespace)
+    assert sts.spec.replicas == 3 and not sts.spec.volume_claim_templates
+    pvc = client.CoreV1Api(kube).read_namespaced_persistent_volume_claim("efs", namespace)
+    assert pvc.status.phase == "Bound" and pvc.spec.access_modes == ["ReadWriteMany"]
+    summary = first.task("Summary")["msg"]
+    assert any(fs[0]["FileSystemId"] in line for line in summary)
+
+    moto_recorder.start()
+    second = run_playbook(PLAYBOOKS / "aws.yml", extra_vars=extra, env=localenv["env"])
+    calls = moto_recorder.stop()
+    assert second.rc == 0, second.stdout[-4000:]
+    assert second.changed == 0, [t["name"] for t in second.tasks if t["result"].get("changed")]
+    counts = collections.Counter(calls)
+    print(f"\nAWS calls of the no-op rerun: {sum(counts.values())} {dict(counts)}")
+    assert calls, "the recorder saw no call at all: the measurement is broken"
+    writes = [c for c in calls if not c.split(":", 1)[1].startswith(("Describe", "List", "Get"))]
+    assert writes == []
+
+
+def test_teardown_without_delete_data_keeps_the_filesystem(eks, localenv, kube, aws):
+    namespace = "e2e-aws"
+    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": namespace}
+    result = run_playbook(PLAYBOOKS / "aws_teardown.yml", extra_vars=extra, env=localenv["env"])
+    assert result.rc == 0, result.stdout[-4000:]
+    assert len(our_filesystems(aws, eks["cluster_name"])) == 1
+    left = our_objects(kube, namespace)
+    assert not [o for o in left if o.startswith(("StatefulSet/", "Service/", "ConfigMap/", "PodDisruptionBudget/"))]
+    assert "PersistentVolumeClaim/efs" in left  # the data's claim is kept
+
+
+def test_teardown_with_delete_data_leaves_nothing_of_ours(eks, localenv, kube, aws):
+    namespace = "e2e-aws"
+    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": namespace, "delete_data": True}
+    result = run_playbook(PLAYBOOKS / "aws_teardown.yml", extra_vars=extra, env=localenv["env"])
+    assert result.rc == 0, result.stdout[-4000:]
+    assert our_filesystems(aws, eks["cluster_name"]) == []
+    groups = aws("ec2").describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{eks['cluster_name']}-efs-nfs"]}])
+    assert groups["SecurityGroups"] == []
+    assert our_objects(kube, namespace) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "variable"),
+    [
+        ({"cluster_name": "no-such-cluster"}, "cluster_name"),
+        ({"aws_region": "mars-1"}, "aws_region"),
+        ({"stan_replicas": 1}, "stan_replicas"),
+        ({"k8s_namespace": "Bad_Namespace"}, "k8s_namespace"),
+    ],
+)
+def test_wrong_input_fails_while_validating_with_a_message_naming_the_variable(eks, localenv, override, variable):
+    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": "e2e-bad", "verify_ft": False, **override}
+    result = run_playbook(PLAYBOOKS / "aws.yml", extra_vars=extra, env=localenv["env"])
+    assert result.rc != 0
+    failed = [t for t in result.tasks if t["result"].get("failed")]
+    assert failed, result.stdout[-3000:]
+    assert failed[0]["name"].startswith("Validate inputs")
+    assert variable in failed[0]["result"]["msg"]
+    assert result.changed == 0
