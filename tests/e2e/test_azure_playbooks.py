@@ -1,0 +1,129 @@
+"""playbooks/azure.yml and azure_teardown.yml end to end against the ARM stand-in and the local control plane.
+
+The ARM stand-in (tests/arm_standin) is a small stateful imitation of the Resource Manager
+storage operations the modules call; no Azure emulator exists offline.
+"""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes import client
+
+from tests.lib.ansible_runner import run_playbook
+from tests.lib.arm_standin import start_standin
+from tests.lib.paths import BUILD, REPO
+
+PLAYBOOKS = REPO / "playbooks"
+RG = "rg-e2e"
+ACCOUNT = "nsfte2estan"
+NAMESPACE = "e2e-azure"
+MANAGED = "app.kubernetes.io/managed-by=nats_streaming.ft"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    server = start_standin(BUILD / "logs" / "arm-standin-e2e.log", resource_groups=[{"name": RG, "location": "eastus"}])
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def subnet_id(standin) -> str:
+    vnet = standin.add_virtual_network(RG, "aks-vnet", [{"name": "aks-nodes", "address_prefix": "10.224.0.0/16"}])
+    return vnet["subnets"][0]
+
+
+@pytest.fixture(scope="module")
+def csi_driver(kube):
+    api = client.StorageV1Api(kube)
+    body = client.V1CSIDriver(metadata=client.V1ObjectMeta(name="file.csi.azure.com"),
+                              spec=client.V1CSIDriverSpec(attach_required=False))
+    try:
+        api.create_csi_driver(body)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+
+
+@pytest.fixture(scope="module")
+def env(localenv, standin):
+    return {**localenv["env"], **standin.env()}
+
+
+def base_vars(subnet_id: str) -> dict:
+    return {"resource_group": RG, "storage_account": ACCOUNT, "location": "eastus", "aks_subnet_ids": [subnet_id],
+            "k8s_namespace": NAMESPACE, "verify_ft": False}
+
+
+def our_objects(kube) -> list[str]:
+    core, apps = client.CoreV1Api(kube), client.AppsV1Api(kube)
+    found = [f"StatefulSet/{o.metadata.name}" for o in apps.list_namespaced_stateful_set(NAMESPACE, label_selector=MANAGED).items]
+    found += [f"Service/{o.metadata.name}" for o in core.list_namespaced_service(NAMESPACE, label_selector=MANAGED).items]
+    found += [f"ConfigMap/{o.metadata.name}" for o in core.list_namespaced_config_map(NAMESPACE, label_selector=MANAGED).items]
+    found += [f"Secret/{o.metadata.name}" for o in core.list_namespaced_secret(NAMESPACE, label_selector=MANAGED).items]
+    found += [f"PersistentVolumeClaim/{o.metadata.name}" for o in core.list_namespaced_persistent_volume_claim(NAMESPACE).items]
+    found += [f"PersistentVolume/{pv.metadata.name}" for pv in core.list_persistent_volume().items
+              if pv.spec.claim_ref and pv.spec.claim_ref.namespace == NAMESPACE]
+    return sorted(found)
+
+
+
+def test_azure_playbook_converges_then_reruns_with_no_change_and_no_arm_write(standin, subnet_id, csi_driver, env, kube):
+    first = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=base_vars(subnet_id), env=env)
+    assert first.rc == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    assert first.changed > 0
+    account = first.task("Ensure the storage account, reachable only from the AKS subnets")["storage_account"]
+    assert account["network_rules"]["default_action"] == "Deny"
+    assert [r.lower() for r in account["network_rules"]["virtual_network_subnet_ids"]] == [subnet_id.lower()]
+    assert account["https_only"] is False  # NFS clients cannot mount otherwise
+    share = first.task("Ensure the file share")["share"]
+    assert share["protocol"] == "NFS" and share["root_squash"] == "NoRootSquash"
+    pvc = client.CoreV1Api(kube).read_namespaced_persistent_volume_claim("stan-store", NAMESPACE)
+    assert pvc.status.phase == "Bound" and pvc.spec.access_modes == ["ReadWriteMany"]
+    sts = client.AppsV1Api(kube).read_namespaced_stateful_set("stan", NAMESPACE)
+    assert sts.spec.replicas == 3 and not sts.spec.volume_claim_templates
+
+    standin.clear_requests()
+    second = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=base_vars(subnet_id), env=env)
+    assert second.rc == 0, second.stdout[-4000:]
+    assert second.changed == 0, [t["name"] for t in second.tasks if t["result"].get("changed")]
+    assert standin.requests(), "the stand-in saw no request: the measurement is broken"
+    assert standin.writes() == []
+
+
+def test_azure_teardown_keeps_the_share_without_delete_data(standin, subnet_id, env, kube):
+    result = run_playbook(PLAYBOOKS / "azure_teardown.yml",
+                          extra_vars={"resource_group": RG, "storage_account": ACCOUNT, "k8s_namespace": NAMESPACE}, env=env)
+    assert result.rc == 0, result.stdout[-4000:]
+    standin.clear_requests()
+    check = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=base_vars(subnet_id), env=env, check=True)
+    share_task = check.task("Ensure the file share")
+    assert share_task.get("changed") is False, share_task  # the share is still there, unchanged
+    assert not [o for o in our_objects(kube) if o.startswith(("StatefulSet/", "Service/", "ConfigMap/"))]
+    assert "PersistentVolumeClaim/stan-store" in our_objects(kube)
+
+
+def test_azure_teardown_with_delete_data_leaves_nothing_of_ours(standin, subnet_id, env, kube):
+    result = run_playbook(PLAYBOOKS / "azure_teardown.yml",
+                          extra_vars={"resource_group": RG, "storage_account": ACCOUNT, "k8s_namespace": NAMESPACE,
+                                      "delete_data": True}, env=env)
+    assert result.rc == 0, result.stdout[-4000:]
+    assert our_objects(kube) == []
+    check = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=base_vars(subnet_id), env=env, check=True)
+    account_task = check.task("Ensure the storage account, reachable only from the AKS subnets")
+    assert account_task.get("changed") is True  # it would have to be created again
+
+
+@pytest.mark.parametrize(
+    ("override", "variable"),
+    [({"storage_account": "Bad_Name"}, "storage_account"), ({"stan_replicas": 1}, "stan_replicas"),
+     ({"protocol": "cifs"}, "protocol")],
+)
+def test_azure_wrong_input_fails_while_validating(standin, subnet_id, env, override, variable):
+    result = run_playbook(PLAYBOOKS / "azure.yml", extra_vars={**base_vars(subnet_id), **override}, env=env)
+    assert result.rc != 0
+    failed = [t for t in result.tasks if t["result"].get("failed")]
+    assert failed and failed[0]["name"] == "Validate inputs"
+    assert variable in failed[0]["result"]["msg"]
