@@ -63,8 +63,23 @@ def kwokctl(*args: str, check: bool = True, timeout: float = 300) -> subprocess.
     )
 
 
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+"""
+
+
+def audit_log_path() -> Path:
+    """The kube-apiserver audit log (one JSON event per request), used to count API requests."""
+    return KWOK_WORKDIR / "clusters" / CLUSTER / "logs" / "audit.log"
+
+
 def write_kwok_config(path: Path) -> None:
     v = versions()
+    policy = path.with_name("audit-policy.yaml")
+    policy.write_text(AUDIT_POLICY)
     kubectl = shutil.which("kubectl") or ""
     config = {
         "kind": "KwokctlConfiguration",
@@ -83,6 +98,7 @@ def write_kwok_config(path: Path) -> None:
             "kubeAuthorization": True,
             "kubeAdmission": True,
             "quietPull": True,
+            "kubeAuditPolicy": str(policy),
             **({"kubectlBinary": kubectl} if kubectl else {}),
         },
     }
@@ -243,6 +259,7 @@ def up(args: argparse.Namespace) -> None:
         shutil.copy(kubeconfig_src, kubeconfig)
         kubeconfig.chmod(0o600)
         state["kubeconfig"] = str(kubeconfig)
+        state["audit_log"] = str(audit_log_path())
         state["pids"].update({f"kwok:{k}": v for k, v in pids_of_kwok().items()})
         ENV_JSON.write_text(json.dumps(state, indent=2))
         wait_readyz(kubeconfig)
