@@ -45,12 +45,6 @@ try:
 except ImportError:
     STORAGE_IMPORT_ERROR = traceback.format_exc()
 
-NETWORK_IMPORT_ERROR = None
-try:
-    from azure.mgmt.network import NetworkManagementClient
-except ImportError:
-    NETWORK_IMPORT_ERROR = traceback.format_exc()
-
 USER_AGENT = "ansible-nats_streaming.ft"
 METADATA_API_VERSION = "2015-01-01"
 
@@ -131,14 +125,6 @@ class CloudSettings(object):
     def custom_authority(self):
         """True when the authority is not a public Entra ID host (instance discovery must be off)."""
         return (urlparse(self.authority).hostname or "").lower() not in KNOWN_AUTHORITY_HOSTS
-
-    def as_dict(self):
-        return dict(
-            name=self.name,
-            resource_manager=self.resource_manager,
-            authority=self.authority,
-            scope=self.scope,
-        )
 
 
 def _fetch_json(url, ca_bundle, timeout=30):
@@ -269,7 +255,7 @@ def error_message(exc):
 class AzureModule(object):
     """AnsibleModule plus Azure authentication, cloud resolution and error handling."""
 
-    def __init__(self, argument_spec, needs_network=False, **kwargs):
+    def __init__(self, argument_spec, **kwargs):
         spec = dict(AZURE_AUTH_ARGSPEC)
         spec.update(argument_spec)
         kwargs.setdefault("supports_check_mode", True)
@@ -279,7 +265,6 @@ class AzureModule(object):
             self.module.fail_json(msg=missing_required_lib("azure-identity"), exception=AZURE_IMPORT_ERROR)
         if STORAGE_IMPORT_ERROR:
             self.module.fail_json(msg=missing_required_lib("azure-mgmt-storage"), exception=STORAGE_IMPORT_ERROR)
-        self._needs_network = needs_network
         self._cloud = None
         self._credential = None
         self._subscription_id = None
@@ -391,8 +376,11 @@ class AzureModule(object):
         return self._clients["storage"]
 
     def network_client(self, subscription_id=None):
-        if NETWORK_IMPORT_ERROR:
-            self.fail(missing_required_lib("azure-mgmt-network"), exception=NETWORK_IMPORT_ERROR)
+        """Client for subnets; azure-mgmt-network is only imported (and required) when subnets are managed."""
+        try:
+            from azure.mgmt.network import NetworkManagementClient
+        except ImportError:
+            self.fail(missing_required_lib("azure-mgmt-network"), exception=traceback.format_exc())
         sub = subscription_id or self.subscription_id
         key = "network:%s" % sub.lower()
         if key not in self._clients:

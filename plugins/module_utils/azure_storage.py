@@ -119,7 +119,7 @@ def account_view(account, resource_group):
         "sku": (account.get("sku") or {}).get("name"),
         "https_only": bool(props.get("supportsHttpsTrafficOnly", True)),
         "minimum_tls_version": props.get("minimumTlsVersion") or "TLS1_0",
-        "allow_blob_public_access": bool(props.get("allowBlobPublicAccess") or False),
+        "allow_blob_public_access": bool(props.get("allowBlobPublicAccess")),
         # An account created without the property answers null, which ARM treats as Enabled.
         "public_network_access": props.get("publicNetworkAccess") or "Enabled",
         "network_rules": rules.from_arm(props.get("networkAcls")),

@@ -20,7 +20,7 @@ description:
   - Check mode predicts exactly what a real run does; the diff shows a normalized view of the account.
   - Does not need the azure.azcollection collection.
 author:
-  - nats_streaming.ft maintainers
+  - nats_streaming.ft maintainers (@nats-streaming-ft)
 extends_documentation_fragment:
   - nats_streaming.ft.azure
   - nats_streaming.ft.attributes

@@ -82,7 +82,7 @@ class ArmState:
         self.client_secret = config["client_secret"]
         self.audience = config.get("audience") or f"{self.base_url}/"
         self.lro_polls = int(config.get("lro_polls", 2))
-        self.retry_after = int(config.get("retry_after", 0))
+        self.retry_after = int(config.get("retry_after", 1))
         self.token_lifetime = int(config.get("token_lifetime", 3600))
         self.tokens: dict[str, dict] = {}
         self.issued_keys: list[str] = []

@@ -7,7 +7,7 @@ Import them explicitly in a test module:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,6 @@ class StandinWorld:
     server: ArmStandin
     subnets: dict[str, str]
     taken_name: str = "takenbyothers"
-    extra: dict = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:

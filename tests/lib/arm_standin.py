@@ -103,10 +103,15 @@ def start_standin(
     resource_groups: tuple[dict, ...] | list[dict] = DEFAULT_RESOURCE_GROUPS,
     virtual_networks: list[dict] | None = None,
     lro_polls: int = 2,
-    retry_after: int = 0,
+    retry_after: int = 1,
     port: int | None = None,
 ) -> ArmStandin:
-    """Generate a CA and certificate, start the stand-in on a free 127.0.0.1 port, wait for it."""
+    """Generate a CA and certificate, start the stand-in on a free 127.0.0.1 port, wait for it.
+
+    Long-running operations answer ``lro_polls`` times "still running" with ``Retry-After:
+    retry_after`` seconds before they complete.  azure-core reads a Retry-After of 0 as absent
+    and then waits its default 30 s, so keep it at 1 or more.
+    """
     from tests.arm_standin.certs import generate
 
     port = port or procs.free_port()
