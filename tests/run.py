@@ -155,7 +155,9 @@ def stage_molecule() -> None:
     scenario = REPO / "molecule" / "local" / "molecule.yml"
     if not scenario.exists():
         raise Empty("no molecule/local scenario yet")
-    sh([tool("molecule"), "test", "-s", "local"], env=local_env())
+    # molecule calls ansible-playbook and ansible-config by name: put the venv first on PATH.
+    path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    sh([tool("molecule"), "test", "-s", "local"], env={**local_env(), "PATH": path})
 
 
 def stage_stan() -> None:

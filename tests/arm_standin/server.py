@@ -140,8 +140,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.state.authenticate(self.headers.get("Authorization"))
                     return self._send(getattr(self, "arm_" + name)(match.groupdict(), raw, query, api_version))
             if any(p.match(path) for _m, p, _n in ARM_ROUTES):
-                raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method "
-                                                         f"'{self.command}'.")
+                raise ArmError(405, "MethodNotAllowed",
+                               f"The requested resource does not support http method '{self.command}'.")
             raise ArmError(404, "InvalidResourceType",
                            f"The stand-in does not implement '{self.command} {path}' (it is not Azure Resource "
                            "Manager, only the operations the collection's modules call).")

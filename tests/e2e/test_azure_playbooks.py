@@ -69,7 +69,6 @@ def our_objects(kube) -> list[str]:
     return sorted(found)
 
 
-
 def test_azure_playbook_converges_then_reruns_with_no_change_and_no_arm_write(standin, subnet_id, csi_driver, env, kube):
     first = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=base_vars(subnet_id), env=env)
     assert first.rc == 0, first.stdout[-4000:] + first.stderr[-2000:]

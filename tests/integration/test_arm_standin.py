@@ -22,7 +22,7 @@ from azure.identity import ClientSecretCredential
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.storage import StorageManagementClient
 
-from tests.integration.azure_fixtures import RESOURCE_GROUP, arm_standin, standin, unique_name  # noqa: F401
+from tests.integration.azure_fixtures import RESOURCE_GROUP, arm_standin, standin, unique_name  # noqa: F401  # pylint: disable=unused-import
 
 
 def credential(server, secret=None):
@@ -76,8 +76,8 @@ FILE_STORAGE = {"location": "eastus", "kind": "FileStorage", "sku": {"name": "Pr
 STANDARD = {"location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
 
 
-def create_account(client, name, body=FILE_STORAGE, rg=RESOURCE_GROUP):
-    return client.storage_accounts.begin_create(rg, name, body).result()
+def create_account(client, name, body=None, rg=RESOURCE_GROUP):
+    return client.storage_accounts.begin_create(rg, name, body or FILE_STORAGE).result()
 
 
 def account_path(server, name, rg=RESOURCE_GROUP):

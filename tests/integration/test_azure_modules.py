@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.azure_fixtures import TARGETS, arm_standin, prepare_world, standin  # noqa: F401
+from tests.integration.azure_fixtures import TARGETS, arm_standin, prepare_world, standin  # noqa: F401  # pylint: disable=unused-import
 from tests.lib.ansible_runner import PlayResult, run_playbook
 
 

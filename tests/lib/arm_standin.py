@@ -68,8 +68,8 @@ class ArmStandin:
         return self.admin("POST", "virtual-networks", {"resource_group": resource_group, "name": name, "subnets": subnets})
 
     def set_share_usage(self, resource_group: str, account: str, share: str, usage_bytes: int) -> None:
-        self.admin("POST", "share-usage", {"resource_group": resource_group, "account": account, "share": share,
-                                          "bytes": usage_bytes})
+        self.admin("POST", "share-usage",
+                   {"resource_group": resource_group, "account": account, "share": share, "bytes": usage_bytes})
 
     def take_name(self, name: str) -> None:
         self.admin("POST", "taken-names", {"name": name})

@@ -31,7 +31,7 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_tarball_ships_plugins_and_roles_but_no_tests_or_caches(installed):
-    tarball, _ = installed
+    tarball = installed[0]
     with tarfile.open(tarball) as archive:
         names = archive.getnames()
     assert "MANIFEST.json" in names and "meta/runtime.yml" in names
@@ -42,7 +42,7 @@ def test_tarball_ships_plugins_and_roles_but_no_tests_or_caches(installed):
 
 
 def test_manifest_declares_dependencies(installed):
-    _, dest = installed
+    dest = installed[1]
     manifest = json.loads((dest / "ansible_collections/nats_streaming/ft/MANIFEST.json").read_text())
     info = manifest["collection_info"]
     assert (info["namespace"], info["name"], info["version"]) == ("nats_streaming", "ft", "0.1.0")
@@ -55,7 +55,7 @@ def test_runtime_requires_ansible_216():
 
 
 def test_every_module_doc_renders_from_the_installed_collection(installed):
-    _, dest = installed
+    dest = installed[1]
     modules = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
     assert modules, "no modules yet"
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(dest)}

@@ -138,7 +138,7 @@ def field_diff(seed, ours, path: str) -> list[tuple[str, object, object]]:
             return diffs
         if len(seed) == len(ours):
             diffs = []
-            for index, (a, b) in enumerate(zip(seed, ours)):
+            for index, (a, b) in enumerate(zip(seed, ours, strict=True)):
                 diffs += field_diff(a, b, f"{path}[{index}]")
             return diffs
     return [] if seed == ours else [(path, seed, ours)]

@@ -20,7 +20,7 @@ def _checksum(objects):
 def test_checksum_is_the_sha256_of_the_rendered_stan_conf(rendered):
     objects = _objects(rendered, "stan_guide")
     conf = rendered["stan_guide"]["conf"]
-    assert _checksum(objects) == hashlib.sha256(conf.encode()).hexdigest()
+    assert _checksum(objects) == hashlib.sha256(conf.strip().encode()).hexdigest()
     assert objects["ConfigMap"]["data"]["stan.conf"].strip() == conf.strip()
 
 

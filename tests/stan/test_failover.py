@@ -101,7 +101,7 @@ def test_hung_active_keeps_lock_and_blocks_failover_until_killed(stan_cluster, s
     hung = cluster.active()
     standbys = [s for s in cluster.servers if s is not hung]
     for s in standbys:
-        status, _ = http_get(f"{s.monitor_url}/healthz")
+        status = http_get(f"{s.monitor_url}/healthz")[0]
         assert status == 200
 
     t_stop = hung.pause()
@@ -136,7 +136,7 @@ def test_hung_active_keeps_lock_and_blocks_failover_until_killed(stan_cluster, s
 
     # SIGKILL (after terminationGracePeriodSeconds) releases the lock: failover as usual.
     t0 = hung.kill()
-    seconds, new_active, _ = wait_for_new_active(cluster, t0)
+    seconds, new_active = wait_for_new_active(cluster, t0)[:2]
     assert new_active is not hung
     assert_published(stanclient.pub(cluster.nats_urls(), "pub-2", n=100, start=101), 100)
     assert_channel_complete(stanclient.sub(cluster.nats_urls(), "sub-1", expect=200), 200)
@@ -180,7 +180,7 @@ def test_liveness_style_probe_ends_a_hung_active_and_a_standby_takes_over(stan_c
     cluster = stan_cluster
     assert_published(stanclient.pub(cluster.nats_urls(), "pub-1", n=100, start=1), 100)
     hung = cluster.active()
-    status, _ = http_get(f"{hung.monitor_url}/", timeout=timeout)
+    status = http_get(f"{hung.monitor_url}/", timeout=timeout)[0]
     assert status == 200
 
     t_stop = hung.pause()
@@ -201,7 +201,7 @@ def test_liveness_style_probe_ends_a_hung_active_and_a_standby_takes_over(stan_c
     time.sleep(grace)
     assert procs.pid_alive(hung.pid) and cluster.active() is None  # SIGTERM did nothing
     hung.kill()
-    seconds, new_active, _ = wait_for_new_active(cluster, t_stop)
+    seconds, new_active = wait_for_new_active(cluster, t_stop)[:2]
     assert new_active is not hung
     outage = seconds
     assert outage <= period * threshold + timeout + grace + 1.5 + 1.0, outage

@@ -1,14 +1,16 @@
 // Command stanclient is the tests' NATS Streaming client: it publishes N numbered messages
 // and reads a channel from its first message, printing one JSON document on stdout.
 //
-//	stanclient pub -s URLS -c CLUSTER -id CLIENT -subject CH -n N -start K
+//	stanclient pub -s URLS -c CLUSTER -id CLIENT -subject CH -n N -start K [-size BYTES] [-max-inflight M]
 //	stanclient sub -s URLS -c CLUSTER -id CLIENT -subject CH -expect N
 //
 // Payloads are "msg-<k>" with k counting from -start, so a reader can check that the
-// channel holds every published message, once, in order.
+// channel holds every published message, once, in order. With -size, each payload is
+// padded with '.' to that many bytes (the "msg-<k>" prefix is kept).
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -34,9 +36,18 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "overall deadline")
 }
 
-func (c *common) connect() (stan.Conn, error) {
-	return stan.Connect(c.cluster, c.client, stan.NatsURL(c.urls), stan.ConnectWait(c.connectWait),
-		stan.PubAckWait(c.timeout))
+func (c *common) connect(extra ...stan.Option) (stan.Conn, error) {
+	opts := []stan.Option{stan.NatsURL(c.urls), stan.ConnectWait(c.connectWait), stan.PubAckWait(c.timeout)}
+	return stan.Connect(c.cluster, c.client, append(opts, extra...)...)
+}
+
+// payload is "msg-<k>", padded with '.' to size bytes when size is larger.
+func payload(k, size int) []byte {
+	p := []byte(fmt.Sprintf("msg-%d", k))
+	if len(p) < size {
+		p = append(p, bytes.Repeat([]byte{'.'}, size-len(p))...)
+	}
+	return p
 }
 
 func emit(v interface{}, code int) {
@@ -49,6 +60,8 @@ type pubResult struct {
 	Acked     int      `json:"acked"`
 	Errors    []string `json:"errors"`
 	ElapsedMS int64    `json:"elapsed_ms"`
+	// PublishMS runs from the first publish call to the last ack (connect time excluded).
+	PublishMS int64 `json:"publish_ms"`
 }
 
 func pub(args []string) {
@@ -57,11 +70,13 @@ func pub(args []string) {
 	c.register(fs)
 	n := fs.Int("n", 1000, "messages to publish")
 	start := fs.Int("start", 1, "number of the first message")
+	size := fs.Int("size", 0, "pad each payload to this many bytes (0: just msg-<k>)")
+	maxInflight := fs.Int("max-inflight", stan.DefaultMaxPubAcksInflight, "published messages without an ack before PublishAsync blocks")
 	_ = fs.Parse(args)
 
 	res := pubResult{Errors: []string{}}
 	t0 := time.Now()
-	sc, err := c.connect()
+	sc, err := c.connect(stan.MaxPubAcksInflight(*maxInflight))
 	if err != nil {
 		res.Errors = append(res.Errors, "connect: "+err.Error())
 		emit(res, 1)
@@ -82,9 +97,10 @@ func pub(args []string) {
 	}
 	// Asynchronous publishes on one connection keep their order; the server acks each one
 	// after storing it, so "acked" counts what the store holds.
+	tPub := time.Now()
 	for k := *start; k < *start+*n; k++ {
 		wg.Add(1)
-		if _, err := sc.PublishAsync(c.subject, []byte(fmt.Sprintf("msg-%d", k)), ack); err != nil {
+		if _, err := sc.PublishAsync(c.subject, payload(k, *size), ack); err != nil {
 			wg.Done()
 			mu.Lock()
 			res.Errors = append(res.Errors, "publish: "+err.Error())
@@ -106,6 +122,7 @@ func pub(args []string) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	res.PublishMS = time.Since(tPub).Milliseconds()
 	res.ElapsedMS = time.Since(t0).Milliseconds()
 	code := 0
 	if len(res.Errors) > 0 || res.Acked != *n {

@@ -162,7 +162,7 @@ def test_waiter_failure_and_timeout_name_wait_timeout(efs, no_sleep):
         with pytest.raises(ModuleError, match="failed.*wait_timeout"):
             aws_common.wait_for(efs, "Available", "DescribeFileSystems", ACCEPTORS, timeout=1, what="fs-1", FileSystemId="fs-1")
     with Stubber(efs) as stub:
-        for _ in range(5):
+        for _attempt in range(5):
             stub.add_response("describe_file_systems", _fs("creating"))
         with pytest.raises(ModuleError, match="^Waiting for fs-1 timed out after about 1s.*Raise wait_timeout"):
             aws_common.wait_for(efs, "Available", "DescribeFileSystems", ACCEPTORS, timeout=1, delay=1, what="fs-1", FileSystemId="fs-1")

@@ -1,0 +1,86 @@
+"""The tests' NATS Streaming client (tests/stan/stanclient, stan.go v0.10.4): build it, run it.
+
+    path = build_stanclient()              # go build once per source version, into the cache
+    client = StanClient(path)
+    client.pub("nats://127.0.0.1:4222", "pub-1", n=1000, start=1)   # -> {"published", "acked", ...}
+    client.sub("nats://127.0.0.1:4222", "sub-1", expect=1000)        # -> {"count", "msgs", ...}
+
+The binary is named after a hash of go.mod, go.sum and main.go, so a changed client is rebuilt
+and an unchanged one is never rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paths import CACHE_DIR, REPO
+
+CLIENT_SRC = REPO / "tests" / "stan" / "stanclient"
+
+
+def stanclient_path() -> Path:
+    """Where the binary of the current client source lives (it may not be built yet)."""
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum", "main.go"):
+        digest.update((CLIENT_SRC / name).read_bytes())
+    return CACHE_DIR / "bin" / f"stanclient-{digest.hexdigest()[:12]}"
+
+
+def build_stanclient(timeout: float = 900) -> Path:
+    """Build the client unless this source version is already in the cache; return its path."""
+    out = stanclient_path()
+    if os.access(out, os.X_OK):
+        return out
+    go = shutil.which("go")
+    if not go:
+        raise RuntimeError("go is required to build tests/stan/stanclient")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -trimpath", "GOTOOLCHAIN": "local"}
+    proc = subprocess.run([go, "build", "-o", f"{out}.tmp", "."], cwd=CLIENT_SRC, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building stanclient failed:\n{proc.stderr[-3000:]}")
+    os.replace(f"{out}.tmp", out)
+    return out
+
+
+@dataclass
+class StanClient:
+    """Publishes numbered messages ("msg-<k>") and reads a channel from its first message."""
+
+    path: Path
+    cluster_id: str = "test-cluster"
+    calls: list = field(default_factory=list)
+
+    def _run(self, args: list[str], timeout: float) -> dict:
+        self.calls.append(args)
+        proc = subprocess.run([str(self.path), *args], capture_output=True, text=True, timeout=timeout, check=False)
+        try:
+            out = json.loads(proc.stdout)
+        except json.JSONDecodeError as exc:
+            raise RuntimeError(f"stanclient {args[0]} printed no JSON (rc={proc.returncode}): {proc.stderr[-2000:]}") from exc
+        out["rc"] = proc.returncode
+        return out
+
+    def pub(self, urls: str, client_id: str, n: int, start: int, subject: str = "failover",
+            connect_wait: str = "5s", timeout: float = 60, size: int = 0, max_inflight: int | None = None) -> dict:
+        """Publish n messages asynchronously on one connection; the result has published, acked,
+        errors, elapsed_ms and publish_ms (first publish to last ack)."""
+        args = ["pub", "-s", urls, "-c", self.cluster_id, "-id", client_id, "-subject", subject,
+                "-n", str(n), "-start", str(start), "-connect-wait", connect_wait, "-timeout", f"{int(timeout)}s"]
+        if size:
+            args += ["-size", str(size)]
+        if max_inflight is not None:
+            args += ["-max-inflight", str(max_inflight)]
+        return self._run(args, timeout + 30)
+
+    def sub(self, urls: str, client_id: str, expect: int, subject: str = "failover", timeout: float = 60) -> dict:
+        """Read the channel from its first message until `expect` messages arrived."""
+        return self._run(["sub", "-s", urls, "-c", self.cluster_id, "-id", client_id, "-subject", subject,
+                          "-expect", str(expect), "-timeout", f"{int(timeout)}s"], timeout + 30)
