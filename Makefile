@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup venv tools test demo env-up env-down env-status collection clean
+.PHONY: setup venv tools test demo bench env-up env-down env-status collection clean
 
 setup: venv tools
 
@@ -24,6 +24,9 @@ test: setup
 
 demo: setup
 	$(PY) tests/localenv/demo.py $(ARGS)
+
+bench: setup
+	$(PY) bench/run.py $(ARGS)
 
 env-up: setup
 	$(PY) tests/localenv/localenv.py up

@@ -11,6 +11,7 @@ from kubernetes import client
 
 from tests.lib.ansible_runner import run_playbook
 from tests.lib.aws_seed import seed_eks_network
+from tests.lib.kube import ensure_csi_driver
 from tests.lib.paths import REPO
 
 REGION = "us-east-2"
@@ -18,22 +19,11 @@ PLAYBOOKS = REPO / "playbooks"
 MANAGED = "app.kubernetes.io/managed-by=nats_streaming.ft"
 
 
-def ensure_csi_driver(kube) -> None:
-    api = client.StorageV1Api(kube)
-    body = client.V1CSIDriver(metadata=client.V1ObjectMeta(name="efs.csi.aws.com"),
-                              spec=client.V1CSIDriverSpec(attach_required=False))
-    try:
-        api.create_csi_driver(body)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-
-
 @pytest.fixture(scope="module")
 def eks(localenv, kube) -> dict:
     name = f"e2e-{uuid.uuid4().hex[:6]}"
     net = seed_eks_network(endpoint_url=localenv["moto_url"], region=REGION, cluster_name=name)
-    ensure_csi_driver(kube)
+    ensure_csi_driver(kube, "efs.csi.aws.com")
     return net
 
 

@@ -11,6 +11,7 @@ from kubernetes import client
 
 from tests.lib.ansible_runner import run_playbook
 from tests.lib.arm_standin import start_standin
+from tests.lib.kube import ensure_csi_driver
 from tests.lib.paths import BUILD, REPO
 
 PLAYBOOKS = REPO / "playbooks"
@@ -37,14 +38,7 @@ def subnet_id(standin) -> str:
 
 @pytest.fixture(scope="module")
 def csi_driver(kube):
-    api = client.StorageV1Api(kube)
-    body = client.V1CSIDriver(metadata=client.V1ObjectMeta(name="file.csi.azure.com"),
-                              spec=client.V1CSIDriverSpec(attach_required=False))
-    try:
-        api.create_csi_driver(body)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
+    ensure_csi_driver(kube, "file.csi.azure.com")
 
 
 @pytest.fixture(scope="module")

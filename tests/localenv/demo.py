@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.lib.ansible_runner import ansible_env  # noqa: E402
 from tests.lib.aws_seed import seed_eks_network  # noqa: E402
+from tests.lib.kube import ensure_csi_driver  # noqa: E402
 from tests.lib.paths import BIN_DIR  # noqa: E402
 from tests.lib.stan import StanCluster  # noqa: E402
 from tests.localenv import localenv  # noqa: E402
@@ -39,22 +40,6 @@ NAMESPACE = "stan"
 
 def banner(text: str) -> None:
     print(f"\n=== {text} ===", flush=True)
-
-
-def ensure_csi_driver(kubeconfig: str) -> None:
-    """Register efs.csi.aws.com as EKS's aws-efs-csi-driver add-on would (only the API object)."""
-    from kubernetes import client, config
-
-    api = client.StorageV1Api(config.new_client_from_config(config_file=kubeconfig))
-    body = client.V1CSIDriver(
-        metadata=client.V1ObjectMeta(name="efs.csi.aws.com"),
-        spec=client.V1CSIDriverSpec(attach_required=False),
-    )
-    try:
-        api.create_csi_driver(body)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
 
 
 def eks_cluster_exists(endpoint_url: str) -> bool:
@@ -180,7 +165,9 @@ def main() -> int:
         else:
             net = seed_eks_network(endpoint_url=state["moto_url"], region=REGION, cluster_name=CLUSTER_NAME)
             print(f"  cluster {CLUSTER_NAME}: {net['vpc_id']}, private subnets {', '.join(net['private_subnet_ids'])}")
-        ensure_csi_driver(state["kubeconfig"])
+        from kubernetes import config
+
+        ensure_csi_driver(config.new_client_from_config(config_file=state["kubeconfig"]), "efs.csi.aws.com")
         print("  CSIDriver efs.csi.aws.com registered (API object only: kwok nodes mount nothing)")
 
         banner("Running playbooks/aws.yml")
