@@ -14,10 +14,10 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.nats_streaming.ft.plugins.module_utils.azure_base import (
     OptionError,
-    error_code,
     json_body,
     raw_json,
 )
+from ansible_collections.nats_streaming.ft.plugins.module_utils.azure_storage import read_account
 from ansible_collections.nats_streaming.ft.plugins.module_utils.azure_storage import validate_name as validate_account_name
 from ansible_collections.nats_streaming.ft.plugins.module_utils.common import dict_changes, make_diff
 
@@ -214,20 +214,7 @@ class FileShareRunner(object):
         self.azure.fail_from_exception(exc, doing, SHARE_ERROR_OPTIONS)
 
     def get_account(self):
-        client = self.azure.storage_client()
-        try:
-            return client.storage_accounts.get_properties(self.rg, self.account, cls=raw_json)
-        except ResourceNotFoundError as exc:
-            if error_code(exc) == "ResourceGroupNotFound":
-                self.azure.fail(
-                    "resource_group: resource group %r was not found in subscription %s (ResourceGroupNotFound)"
-                    % (self.rg, self.azure.subscription_id)
-                )
-            if error_code(exc) == "SubscriptionNotFound":
-                self.fail_sdk(exc, "reading storage account %r" % self.account)
-            return None
-        except HttpResponseError as exc:
-            self.fail_sdk(exc, "reading storage account %r" % self.account)
+        return read_account(self.azure, self.rg, self.account, SHARE_ERROR_OPTIONS)
 
     def get_share(self):
         client = self.azure.storage_client()

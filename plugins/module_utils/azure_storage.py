@@ -274,6 +274,27 @@ def keys_result(keys_json):
 # ---------------------------------------------------------------- the run
 
 
+def read_account(azure, resource_group, name, error_options):
+    """The storage account as Resource Manager returns it, or None when it does not exist.
+
+    A missing resource group or subscription is not "absent": it fails naming the option.
+    """
+    client = azure.storage_client()
+    try:
+        return client.storage_accounts.get_properties(resource_group, name, cls=raw_json)
+    except ResourceNotFoundError as exc:
+        if error_code(exc) == "ResourceGroupNotFound":
+            azure.fail(
+                "resource_group: resource group %r was not found in subscription %s (ResourceGroupNotFound)"
+                % (resource_group, azure.subscription_id)
+            )
+        if error_code(exc) == "SubscriptionNotFound":
+            azure.fail_from_exception(exc, "reading storage account %r in resource group %r" % (name, resource_group), error_options)
+        return None
+    except HttpResponseError as exc:
+        azure.fail_from_exception(exc, "reading storage account %r in resource group %r" % (name, resource_group), error_options)
+
+
 class StorageAccountRunner(object):
     def __init__(self, azure):
         self.azure = azure
@@ -289,20 +310,7 @@ class StorageAccountRunner(object):
 
     # -- reads
     def get_account(self):
-        client = self.azure.storage_client()
-        try:
-            return client.storage_accounts.get_properties(self.rg, self.name, cls=raw_json)
-        except ResourceNotFoundError as exc:
-            if error_code(exc) == "ResourceGroupNotFound":
-                self.azure.fail(
-                    "resource_group: resource group %r was not found in subscription %s (ResourceGroupNotFound)"
-                    % (self.rg, self.azure.subscription_id)
-                )
-            if error_code(exc) == "SubscriptionNotFound":
-                self.fail_sdk(exc, "reading " + self.what())
-            return None
-        except HttpResponseError as exc:
-            self.fail_sdk(exc, "reading " + self.what())
+        return read_account(self.azure, self.rg, self.name, ACCOUNT_ERROR_OPTIONS)
 
     def check_name(self):
         client = self.azure.storage_client()
