@@ -38,7 +38,7 @@ def test_argument_specs_match_defaults(role):
 
 @pytest.mark.parametrize("role", ROLES_WITH_IMAGES)
 def test_default_images_are_pinned(role):
-    defaults, _ = _load(role)
+    defaults = _load(role)[0]
     images = {k: v for k, v in defaults.items() if k.endswith("_image")}
     assert images
     for name, image in images.items():
@@ -47,5 +47,5 @@ def test_default_images_are_pinned(role):
 
 
 def test_secret_option_is_no_log():
-    _, options = _load("azure_files")
+    options = _load("azure_files")[1]
     assert options["azure_files_storage_account_key"].get("no_log") is True

@@ -59,7 +59,7 @@ def failures(tmp_path_factory):
     # which points nowhere here, and fail in a different task.
     nowhere = str(tmp_path_factory.mktemp("nokube") / "missing-kubeconfig")
     env = {"KUBECONFIG": nowhere, "K8S_AUTH_KUBECONFIG": nowhere, "K8S_AUTH_HOST": "https://127.0.0.1:9"}
-    cases = {name: (role, role_vars) for name, (role, role_vars, _) in BAD.items()}
+    cases = {name: case[:2] for name, case in BAD.items()}
     results, play = render_cases(cases, tmp_path_factory.mktemp("bad"), env=env, render_only=False)
     return results, play
 

@@ -19,9 +19,9 @@ DEVIATIONS = yaml.safe_load((HERE / "deviations.yaml").read_text())
 # (rendered case, seed file). The second efs case deploys into another namespace, where the
 # guide's hard-coded "default" in the role bindings shows up as a difference.
 PARITY = [
-    ("efs_guide", "efs_provisioner.yaml"),
-    ("efs_guide_other_namespace", "efs_provisioner.yaml"),
-    ("stan_guide", "stan.yaml"),
+    ("efs_guide", "efs_provisioner.manifests"),
+    ("efs_guide_other_namespace", "efs_provisioner.manifests"),
+    ("stan_guide", "stan.manifests"),
     ("azure_guide", "azure_files_claim.yaml"),
 ]
 
