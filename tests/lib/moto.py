@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,3 +60,29 @@ def start_moto(log: Path, port: int | None = None, recording: Path | None = None
     proc = procs.start([moto_server_command(), "-H", "127.0.0.1", "-p", str(port)], log, env=env)
     procs.wait_for_port(port, timeout=60, proc=proc)
     return MotoServer(port=port, proc=proc)
+
+
+class MotoRecorder:
+    """moto's request recorder on the environment's moto_server (started with a recording file)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def _call(self, action: str) -> str:
+        method = "GET" if action == "download-recording" else "POST"
+        req = urllib.request.Request(f"{self.url}/moto-api/recorder/{action}", method=method)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.read().decode()
+
+    def start(self) -> None:
+        self._call("reset-recording")
+        self._call("start-recording")
+
+    def stop(self) -> list[str]:
+        """Stop recording; return the AWS operations recorded, as 'service:Operation'."""
+        from tests.aws_noop_calls import OperationNamer
+
+        self._call("stop-recording")
+        entries = [json.loads(line) for line in self._call("download-recording").splitlines() if line.strip()]
+        namer = OperationNamer()
+        return [namer.name(e) for e in entries]

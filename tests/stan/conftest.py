@@ -6,19 +6,15 @@ on 127.0.0.1 with free ports, and is stopped by the PID that started it.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.lib.ansible_runner import PlayResult, run_playbook
-from tests.lib.paths import BUILD, CACHE_DIR
+from tests.lib.paths import BUILD
 from tests.lib.stan import StanCluster, binary
+from tests.lib.stanclient import StanClient, build_stanclient
 
 HERE = Path(__file__).resolve().parent
 CLIENT_SRC = HERE / "stanclient"
@@ -33,53 +29,13 @@ def stan_binaries() -> dict[str, Path]:
         pytest.fail(str(e), pytrace=False)
 
 
-@dataclass
-class StanClient:
-    """tests/stan/stanclient (stan.go v0.10.4): publishes numbered messages, reads a channel."""
-
-    path: Path
-    cluster_id: str = "test-cluster"
-    calls: list = field(default_factory=list)
-
-    def _run(self, args: list[str], timeout: float) -> dict:
-        proc = subprocess.run([str(self.path), *args], capture_output=True, text=True, timeout=timeout, check=False)
-        try:
-            out = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            raise AssertionError(f"stanclient {args[0]} printed no JSON (rc={proc.returncode}): {proc.stderr[-2000:]}")
-        out["rc"] = proc.returncode
-        return out
-
-    def pub(self, urls: str, client_id: str, n: int, start: int, subject: str = "failover",
-            connect_wait: str = "5s", timeout: float = 60) -> dict:
-        return self._run(["pub", "-s", urls, "-c", self.cluster_id, "-id", client_id, "-subject", subject,
-                          "-n", str(n), "-start", str(start), "-connect-wait", connect_wait,
-                          "-timeout", f"{int(timeout)}s"], timeout + 30)
-
-    def sub(self, urls: str, client_id: str, expect: int, subject: str = "failover", timeout: float = 60) -> dict:
-        return self._run(["sub", "-s", urls, "-c", self.cluster_id, "-id", client_id, "-subject", subject,
-                          "-expect", str(expect), "-timeout", f"{int(timeout)}s"], timeout + 30)
-
-
 @pytest.fixture(scope="session")
 def stanclient(stan_binaries) -> StanClient:
-    """Build the test client once per source version into the cache (go build, offline if cached)."""
-    digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "main.go"):
-        digest.update((CLIENT_SRC / name).read_bytes())
-    out = CACHE_DIR / "bin" / f"stanclient-{digest.hexdigest()[:12]}"
-    if not os.access(out, os.X_OK):
-        go = shutil.which("go")
-        if not go:
-            pytest.fail("go is required to build tests/stan/stanclient", pytrace=False)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -trimpath", "GOTOOLCHAIN": "local"}
-        proc = subprocess.run([go, "build", "-o", f"{out}.tmp", "."], cwd=CLIENT_SRC, env=env,
-                              capture_output=True, text=True, timeout=900, check=False)
-        if proc.returncode != 0:
-            pytest.fail(f"building stanclient failed:\n{proc.stderr[-3000:]}", pytrace=False)
-        os.replace(f"{out}.tmp", out)
-    return StanClient(out)
+    """The test client, built once per source version into the cache (tests/lib/stanclient.py)."""
+    try:
+        return StanClient(build_stanclient())
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture
