@@ -148,6 +148,31 @@ def show_ft(cluster_id: str, env: dict) -> dict:
         cluster.stop()
 
 
+def deployed_summary(state: dict) -> list[str]:
+    """What aws.yml left in AWS and Kubernetes, read back from both."""
+    import boto3
+    from kubernetes import client, config
+
+    kwargs = {"endpoint_url": state["moto_url"], "region_name": REGION}
+    efs, ec2 = boto3.client("efs", **kwargs), boto3.client("ec2", **kwargs)
+    fs = next(f for f in efs.describe_file_systems()["FileSystems"] if f.get("Name") == f"{CLUSTER_NAME}-stan")
+    targets = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
+    group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{CLUSTER_NAME}-efs-nfs"]}])["SecurityGroups"][0]
+    api = config.new_client_from_config(config_file=state["kubeconfig"])
+    claim = client.CoreV1Api(api).read_namespaced_persistent_volume_claim("efs", NAMESPACE)
+    sts = client.AppsV1Api(api).read_namespaced_stateful_set("stan", NAMESPACE)
+    return [
+        f"EFS filesystem      {fs['FileSystemId']} ({fs['FileSystemId']}.efs.{REGION}.amazonaws.com), {fs['LifeCycleState']}, "
+        f"encrypted={fs['Encrypted']}, throughput={fs['ThroughputMode']}",
+        "Mount targets       " + ", ".join(f"{t['AvailabilityZoneName']}={t['MountTargetId']}" for t in sorted(
+            targets, key=lambda t: t["AvailabilityZoneName"])),
+        f"NFS security group  {group['GroupId']} ({group['GroupName']}): TCP 2049 from "
+        + ", ".join(p["GroupId"] for r in group["IpPermissions"] for p in r.get("UserIdGroupPairs", [])),
+        f"Shared claim        {NAMESPACE}/efs {claim.status.phase}, {','.join(claim.spec.access_modes)}, volume {claim.spec.volume_name}",
+        f"STAN StatefulSet    {NAMESPACE}/stan {sts.status.ready_replicas or 0}/{sts.spec.replicas} ready (kwok pods)",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", action="store_true", help="keep the local environment running afterwards")
@@ -182,6 +207,8 @@ def main() -> int:
         banner("Summary")
         print(f"  AWS emulator        {state['moto_url']}  (EKS cluster {CLUSTER_NAME}, region {REGION})")
         print(f"  Kubernetes          KUBECONFIG={state['kubeconfig']}  (namespace {NAMESPACE})")
+        for line in deployed_summary(state):
+            print("  " + line)
         print(f"  FT                  {ft['first_active']} was active; after SIGKILL {ft['new_active']} took over in "
               f"{ft['failover_seconds']}s; {ft['messages_read']}/{ft['messages_published']} messages read back")
         if args.keep:
