@@ -125,5 +125,8 @@ def test_wrong_input_fails_while_validating_with_a_message_naming_the_variable(e
     failed = [t for t in result.tasks if t["result"].get("failed")]
     assert failed, result.stdout[-3000:]
     assert failed[0]["name"].startswith("Validate inputs")
-    assert variable in failed[0]["result"]["msg"]
+    message = failed[0]["result"]["msg"]
+    assert variable in message
+    others = {"cluster_name", "aws_region", "stan_replicas", "k8s_namespace"} - {variable}
+    assert not [name for name in others if name in message], message  # names only what is wrong
     assert result.changed == 0

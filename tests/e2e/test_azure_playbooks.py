@@ -119,4 +119,7 @@ def test_azure_wrong_input_fails_while_validating(standin, subnet_id, env, overr
     assert result.rc != 0
     failed = [t for t in result.tasks if t["result"].get("failed")]
     assert failed and failed[0]["name"] == "Validate inputs"
-    assert variable in failed[0]["result"]["msg"]
+    message = failed[0]["result"]["msg"]
+    assert variable in message
+    others = {"storage_account", "stan_replicas", "protocol", "resource_group", "location"} - {variable}
+    assert not [name for name in others if name in message], message  # names only what is wrong
