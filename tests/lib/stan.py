@@ -10,8 +10,8 @@ embedded NATS cluster routed over 127.0.0.1.
     cluster.active().kill()            # SIGKILL
     cluster.stop()                     # stops every process this object started
 
-`python -m tests.lib.stan --workdir DIR` starts a cluster and keeps it up for a bounded time
-(the lead's demo).
+`python -m tests.lib.stan --workdir DIR` starts a cluster by hand and keeps it up for a bounded
+time; the demo (tests/localenv/demo.py) uses StanCluster directly.
 """
 
 from __future__ import annotations
