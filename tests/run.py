@@ -157,7 +157,11 @@ def stage_molecule() -> None:
         raise Empty("no molecule/local scenario yet")
     # molecule calls ansible-playbook and ansible-config by name: put the venv first on PATH.
     path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    sh([tool("molecule"), "test", "-s", "local"], env={**local_env(), "PATH": path})
+    env = {**local_env(), "PATH": path}
+    # molecule keeps per-scenario state (e.g. "prepared") under ~/.ansible/tmp, keyed by the
+    # checkout's path; a second `make test` in the same checkout would otherwise skip prepare.
+    sh([tool("molecule"), "reset", "-s", "local"], env=env)
+    sh([tool("molecule"), "test", "-s", "local"], env=env)
 
 
 def stage_stan() -> None:
