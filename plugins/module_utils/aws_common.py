@@ -118,6 +118,24 @@ def wait_for(client, name, operation, acceptors, timeout, delay=5, what=None, op
         )
 
 
+def lifecycle_acceptors(list_key, target, not_found_code=None):
+    """Waiter acceptors for EFS objects whose ``LifeCycleState`` moves to ``target``.
+
+    ``target`` is ``available`` (``error`` fails the wait) or ``deleted`` (``not_found_code``
+    from the describe call also counts as deleted).
+    """
+    path = "{}[].LifeCycleState".format(list_key)
+    if target == "deleted":
+        return [
+            dict(state="success", matcher="error", expected=not_found_code),
+            dict(state="success", matcher="pathAll", argument=path, expected="deleted"),
+        ]
+    return [
+        dict(state="success", matcher="pathAll", argument=path, expected=target),
+        dict(state="failure", matcher="pathAny", argument=path, expected="error"),
+    ]
+
+
 def tags_to_dict(tag_list):
     """[{'Key': k, 'Value': v}] -> {k: v} (None and [] give {})."""
     return boto3_tag_list_to_ansible_dict(tag_list or [])
