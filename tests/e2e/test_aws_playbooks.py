@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import collections
-import uuid
 
-import boto3
 import pytest
 from kubernetes import client
 
 from tests.lib.ansible_runner import run_playbook
-from tests.lib.aws_seed import seed_eks_network
-from tests.lib.kube import ensure_csi_driver
 from tests.lib.paths import REPO
 
-REGION = "us-east-2"
+from .conftest import REGION
+
 PLAYBOOKS = REPO / "playbooks"
 MANAGED = "app.kubernetes.io/managed-by=nats_streaming.ft"
-
-
-@pytest.fixture(scope="module")
-def eks(localenv, kube) -> dict:
-    name = f"e2e-{uuid.uuid4().hex[:6]}"
-    net = seed_eks_network(endpoint_url=localenv["moto_url"], region=REGION, cluster_name=name)
-    ensure_csi_driver(kube, "efs.csi.aws.com")
-    return net
-
-
-@pytest.fixture(scope="module")
-def aws(localenv):
-    def make(service):
-        return boto3.client(service, endpoint_url=localenv["moto_url"], region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-    return make
 
 
 def our_filesystems(aws, cluster_name: str) -> list[dict]:

@@ -13,11 +13,13 @@ Binaries live in $NSFT_CACHE_DIR (default ~/.cache/nats_streaming_ft), built onc
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,10 +78,53 @@ def audit_log_path() -> Path:
     return KWOK_WORKDIR / "clusters" / CLUSTER / "logs" / "audit.log"
 
 
+def podnet_routes_path() -> Path:
+    """The routes file of the pod network stand-in (tests/localenv/podnet.py)."""
+    return STATE_DIR / "podnet-routes.json"
+
+
+def podnet_socket_path() -> Path:
+    """The pod network stand-in's Unix socket (short enough for sun_path)."""
+    path = STATE_DIR / "podnet.sock"
+    if len(str(path)) > 100:
+        digest = hashlib.sha256(str(STATE_DIR).encode()).hexdigest()[:12]
+        path = Path(tempfile.gettempdir()) / f"nsft-podnet-{os.getuid()}-{digest}.sock"
+    return path
+
+
+def start_podnet(log_path: Path) -> subprocess.Popen:
+    """The pod network stand-in (a CONNECT proxy on a Unix socket) for kube-apiserver's cluster egress."""
+    routes, sock = podnet_routes_path(), podnet_socket_path()
+    routes.write_text("{}\n")
+    sock.unlink(missing_ok=True)
+    proc = procs.start([sys.executable, str(Path(__file__).with_name("podnet.py")), "--socket", str(sock),
+                        "--routes", str(routes)], log_path)
+    deadline = time.monotonic() + 20
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the pod network stand-in did not start; see {log_path}")
+        time.sleep(0.05)
+    return proc
+
+
+EGRESS_SELECTOR = """apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+  - name: cluster
+    connection:
+      proxyProtocol: HTTPConnect
+      transport:
+        uds:
+          udsName: {socket}
+"""
+
+
 def write_kwok_config(path: Path) -> None:
     v = versions()
     policy = path.with_name("audit-policy.yaml")
     policy.write_text(AUDIT_POLICY)
+    egress = path.with_name("egress-selector.yaml")
+    egress.write_text(EGRESS_SELECTOR.format(socket=podnet_socket_path()))
     kubectl = shutil.which("kubectl") or ""
     config = {
         "kind": "KwokctlConfiguration",
@@ -101,6 +146,12 @@ def write_kwok_config(path: Path) -> None:
             "kubeAuditPolicy": str(policy),
             **({"kubectlBinary": kubectl} if kubectl else {}),
         },
+        # kube-apiserver's "cluster" egress (pods/proxy and kubelet connections) goes through the
+        # pod network stand-in (tests/localenv/podnet.py); etcd and the control plane stay direct.
+        "componentsPatches": [{
+            "name": "kube-apiserver",
+            "extraArgs": [{"key": "egress-selector-config-file", "value": str(egress)}],
+        }],
     }
     path.write_text(json.dumps(config, indent=2))
 
@@ -247,6 +298,12 @@ def up(args: argparse.Namespace) -> None:
         state["moto_url"] = moto.url
         ENV_JSON.write_text(json.dumps(state, indent=2))  # so `down` can clean up a failed `up`
 
+        log("starting the pod network stand-in (the API server's pod proxy reaches local processes)")
+        podnet = start_podnet(logs / "podnet.log")
+        state["pids"]["podnet"] = podnet.pid
+        state["podnet_routes"] = str(podnet_routes_path())
+        ENV_JSON.write_text(json.dumps(state, indent=2))
+
         log("creating the Kubernetes control plane (kwokctl, binary runtime)")
         cfg = STATE_DIR / "kwok.yaml"
         write_kwok_config(cfg)
@@ -318,8 +375,9 @@ def down(args: argparse.Namespace) -> int:
         if not getattr(args, "quiet", False):
             log("deleting the kwok cluster")
         kwokctl("delete", "cluster", check=False, timeout=120)
-    if "moto" in pids:
-        procs.stop(pids["moto"])
+    for name in ("moto", "podnet"):
+        if name in pids:
+            procs.stop(pids[name])
     for name, pid in pids.items():
         if procs.pid_alive(pid):
             log(f"{name} (pid {pid}) still alive after delete; stopping it")

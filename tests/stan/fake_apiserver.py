@@ -1,8 +1,9 @@
 """A stand-in for the Kubernetes API server: the few endpoints stan_ft_status's k8s mode calls.
 
-Named for what it is: a fake HTTP layer at the boundary. The real kube-apiserver of the local
-control plane cannot proxy to its kwok pods (fake IPs, and loopback is refused as a proxy
-target), so this server answers discovery, the StatefulSet, the pod list, and the pod proxy
+Named for what it is: a fake HTTP layer at the boundary, for the error answers (a bad token,
+Pending or missing pods) that are awkward to produce with the real kube-apiserver of the local
+control plane (which tests/e2e/test_failover_drill.py uses). It answers discovery, the
+StatefulSet, the pod list, and the pod proxy
 path /api/v1/namespaces/<ns>/pods/<pod>:<port>/proxy/streaming/serverz, which it forwards
 to a real nats-streaming-server's monitor port on 127.0.0.1. It checks the bearer token,
 so the module's kubernetes.core auth options are exercised too.

@@ -1,5 +1,5 @@
-"""playbooks/failover_drill.yml is for real clusters (molecule/kind runs it); here it is checked
-with ansible-playbook --syntax-check and ansible-lint (production profile)."""
+"""playbooks/failover_drill.yml: ansible-playbook --syntax-check and ansible-lint (production profile),
+and its input check. It runs end to end in tests/e2e/test_failover_drill.py."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ def test_failover_drill_passes_ansible_lint():
                           capture_output=True, text=True, env=ansible_env(), cwd=REPO, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Profile 'production' was required, and it passed" in proc.stdout + proc.stderr
+
+
+def test_failover_drill_rejects_an_unknown_client_before_touching_the_cluster():
+    from tests.lib.ansible_runner import run_playbook
+
+    play = run_playbook(DRILL, extra_vars={"drill_client": "laptop"}, timeout=300)
+    assert play.rc != 0
+    failed = [t for t in play.tasks if t["result"].get("failed")]
+    assert [t["name"] for t in failed] == ["Validate inputs"], play.stdout[-2000:]
+    assert "drill_client must be job or controller (got 'laptop')" in failed[0]["result"]["msg"]
+    assert len(play.tasks) == 1

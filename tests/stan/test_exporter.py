@@ -24,7 +24,8 @@ EXPORTER_VERSION = "0.16.0"
 SKIP_REASON = (
     "prometheus-nats-exporter v0.16.0 is not available here: the Go module proxy answers 403 'not available' "
     "for github.com/nats-io/prometheus-nats-exporter (every version); set NSFT_EXPORTER_BIN or put the binary "
-    "at BIN_DIR/prometheus-nats-exporter to run this test"
+    "at BIN_DIR/prometheus-nats-exporter to run this test (from its v0.16.0 source: "
+    "go build -ldflags '-X main.version=0.16.0' .)"
 )
 ACTIVE = re.compile(r'^nss_server_active\{server_id="([^"]+)"\} (\S+)$', re.M)
 
@@ -40,7 +41,11 @@ def exporter_bin() -> Path:
     if path is None:
         pytest.skip(SKIP_REASON)
     out = subprocess.run([str(path), "-version"], capture_output=True, text=True, timeout=10, check=False)
-    assert EXPORTER_VERSION in out.stdout + out.stderr, f"expected exporter v{EXPORTER_VERSION}: {out.stdout}{out.stderr}"
+    # A plain source build prints 0.0.0: the release sets the version with -ldflags "-X main.version=...".
+    assert EXPORTER_VERSION in out.stdout + out.stderr, (
+        f"expected exporter v{EXPORTER_VERSION} (from source: go build -ldflags '-X main.version={EXPORTER_VERSION}'): "
+        f"{out.stdout}{out.stderr}"
+    )
     return path
 
 

@@ -1,8 +1,9 @@
 """stan_ft_status in Kubernetes mode: kubernetes.core's real client, a fake API server at the HTTP
 boundary (tests/stan/fake_apiserver.py) whose pod proxy forwards to the three real servers.
 
-Against a real cluster the same code path goes through the real API server's pod proxy; the
-local control plane here cannot proxy to its kwok pods, so this is as far as it is exercised here.
+The happy path through the real kube-apiserver's pod proxy runs in tests/e2e/test_failover_drill.py;
+this stand-in covers the answers that are awkward to produce there: a rejected token, Pending and
+missing pods, an unknown StatefulSet, two FT groups behind one label selector.
 """
 
 from __future__ import annotations
