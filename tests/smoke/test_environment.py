@@ -121,3 +121,44 @@ def test_environment_listens_only_on_loopback(state):
     bad = [(pid, addr) for pid, addr in sockets if not addr.startswith(("127.", "[::1]"))]
     assert not bad, f"listening on non-loopback addresses: {bad}"
     assert os.environ.get("KUBECONFIG") == state["kubeconfig"]
+
+
+def test_apiserver_pod_proxy_reaches_a_local_process_through_the_pod_network_standin(state, api_client, tmp_path):
+    """The real kube-apiserver's pods/proxy -> cluster egress -> tests/localenv/podnet.py -> 127.0.0.1."""
+    import http.server
+    import threading
+
+    core = client.CoreV1Api(api_client)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "example.invalid/none:1", "ports": [{"containerPort": 8222}]}]}}
+    core.create_namespaced_pod("default", pod)
+    (tmp_path / "hello").write_text("hello through the pod proxy\n")
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    routes = Path(state["podnet_routes"])
+    try:
+        deadline = time.monotonic() + 60
+        while not (ip := core.read_namespaced_pod("probe", "default").status.pod_ip) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert ip, "kwok gave the pod no IP"
+        path = "/api/v1/namespaces/default/pods/probe:8222/proxy/hello"
+
+        def get() -> tuple[int, str]:
+            try:
+                resp = api_client.call_api(path, "GET", auth_settings=["BearerToken"], _preload_content=False)
+                resp = resp[0] if isinstance(resp, tuple) else resp
+                return resp.status, resp.data.decode()
+            except client.ApiException as exc:
+                return exc.status, exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body)
+
+        status, body = get()  # no route yet: the API server fails the request as for an unreachable pod
+        assert status == 503 and f"while dialing {ip}:8222" in body, (status, body)
+        routes.write_text(json.dumps({f"{ip}:8222": "10.1.2.3:80"}))  # only loopback targets are honoured
+        assert get()[0] == 503
+        routes.write_text(json.dumps({f"{ip}:8222": f"127.0.0.1:{server.server_address[1]}"}))
+        assert get() == (200, "hello through the pod proxy\n")
+    finally:
+        routes.write_text("{}\n")
+        server.shutdown()
+        core.delete_namespaced_pod("probe", "default", grace_period_seconds=0)
