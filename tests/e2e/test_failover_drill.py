@@ -13,6 +13,7 @@ in-cluster Jobs, run here with the cached stan-pub/stan-sub against the servers'
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -106,3 +107,30 @@ def test_failover_drill_kills_the_active_pod_and_loses_nothing(stan_pods, locale
     assert after[match.group(2)] == "FT_ACTIVE"
     assert after[old_active] == "FT_STANDBY"
     assert harness.errors == []
+
+
+def test_failover_drill_job_mode_runs_until_the_logs_kwok_cannot_give(stan_pods, localenv, kube):
+    """drill_client=job (the default) against the real API server: the Job manifests are accepted, the
+    Job controller completes them (kwok marks Job pods Succeeded without running them), the failover
+    happens, and the drill stops where it asks a kubelet for the subscriber's log: kwok has none."""
+    harness, _play = stan_pods
+    old_active = next(s.name for s in harness.cluster.servers if s.state() == "FT_ACTIVE")
+    started = time.monotonic()
+    extra = {"stan_namespace": NAMESPACE, "stan_name": "stan", "drill_messages_before": 3, "drill_messages_after": 2,
+             "drill_job_timeout": 120}
+    drill = run_playbook(PLAYBOOKS / "failover_drill.yml", extra_vars=extra, env=localenv["env"], timeout=600)
+    assert drill.rc != 0
+    failed = [t for t in drill.tasks if t["result"].get("failed")]
+    assert [t["name"] for t in failed] == ["Fetch what the subscriber received (in-cluster Job)"], drill.stdout[-4000:]
+    assert "no logs found" in json.dumps(failed[0]["result"]), failed[0]["result"]
+    done = [t["name"] for t in drill.tasks if not t["result"].get("skipped")]
+    for name in ("Publish the messages before the failover (in-cluster Job)", "Wait for a standby to become FT_ACTIVE",
+                 "Publish the messages after the failover (in-cluster Job)",
+                 "Read the channel from its first message (in-cluster Job)"):
+        assert name in done
+    jobs = client.BatchV1Api(kube).list_namespaced_job(NAMESPACE, label_selector="app.kubernetes.io/name=stan-failover-drill").items
+    assert len(jobs) == 3 and all((j.status.succeeded or 0) == 1 for j in jobs)
+    assert {j.spec.template.spec.containers[0].image for j in jobs} == {"natsio/nats-box:0.13.8"}
+    kills = [e for e in harness.kills() if e.at >= started]
+    assert [(e.pod, e.what) for e in kills] == [(old_active, "killed")]
+    assert drill.task("Wait for a standby to become FT_ACTIVE")["active"] != old_active
