@@ -125,6 +125,7 @@ def test_environment_listens_only_on_loopback(state):
 
 def test_apiserver_pod_proxy_reaches_a_local_process_through_the_pod_network_standin(state, api_client, tmp_path):
     """The real kube-apiserver's pods/proxy -> cluster egress -> tests/localenv/podnet.py -> 127.0.0.1."""
+    import functools
     import http.server
     import threading
 
@@ -133,7 +134,7 @@ def test_apiserver_pod_proxy_reaches_a_local_process_through_the_pod_network_sta
            "spec": {"containers": [{"name": "c", "image": "example.invalid/none:1", "ports": [{"containerPort": 8222}]}]}}
     core.create_namespaced_pod("default", pod)
     (tmp_path / "hello").write_text("hello through the pod proxy\n")
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **k)  # noqa: E731
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     routes = Path(state["podnet_routes"])
