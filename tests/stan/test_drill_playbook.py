@@ -3,6 +3,7 @@ and its input check. It runs end to end in tests/e2e/test_failover_drill.py."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,15 @@ def test_failover_drill_rejects_an_unknown_client_before_touching_the_cluster():
     assert [t["name"] for t in failed] == ["Validate inputs"], play.stdout[-2000:]
     assert "drill_client must be job or controller (got 'laptop')" in failed[0]["result"]["msg"]
     assert len(play.tasks) == 1
+
+
+def test_failover_drill_in_controller_mode_needs_stan_pub_and_stan_sub_on_path():
+    from tests.lib.ansible_runner import run_playbook
+
+    path = f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin"  # the venv, not the STAN binaries
+    play = run_playbook(DRILL, extra_vars={"drill_client": "controller"}, env={"PATH": path}, timeout=300)
+    assert play.rc != 0
+    failed = [t for t in play.tasks if t["result"].get("failed")]
+    assert [t["name"] for t in failed] == ["Fail unless stan-pub and stan-sub are on the controller's PATH"], play.stdout[-2000:]
+    assert "they are not on its PATH (neither found)" in failed[0]["result"]["msg"]
+    assert "Check that exactly one server is FT_ACTIVE before the drill" not in [t["name"] for t in play.tasks]
