@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.lib import procs
 from tests.lib.ansible_runner import PlayResult, ansible_env, run_playbook
 from tests.lib.paths import BUILD
 
@@ -104,15 +106,18 @@ class _KillAfterCreateProxy(ThreadingHTTPServer):
     """HTTP proxy to moto that SIGKILLs the play the moment CreateFileSystem has succeeded.
 
     The response never reaches the module: the file system exists in AWS, the play is dead and
-    never learnt its id -- the worst moment to die.
+    never learnt its id -- the worst moment to die. "The play" is ansible-playbook and every
+    process under it: ansible-core's workers call setsid, so killing the process group would
+    leave the worker and its module running (and retrying) in the background.
     """
 
     daemon_threads = True
 
     def __init__(self, upstream: str):
         self.upstream = urllib.parse.urlparse(upstream)
-        self.victim_pgid: int | None = None
+        self.victim_pid: int | None = None
         self.killed = threading.Event()
+        self.killed_pids: list[int] = []
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
 
     @property
@@ -137,9 +142,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.command == "POST"
             and self.path.split("?")[0].rstrip("/") == "/2015-02-01/file-systems"
             and response.status in (200, 201)
-            and server.victim_pgid
+            and server.victim_pid
+            and not server.killed.is_set()
         ):
-            os.killpg(server.victim_pgid, signal.SIGKILL)
+            server.killed_pids = procs.kill_tree(server.victim_pid)
             server.killed.set()
             self.close_connection = True
             return
@@ -168,7 +174,7 @@ def test_sigkill_right_after_create_file_system_then_rerun_leaves_one(aws, eks_n
     try:
         with open(log, "wb") as out:
             proc = subprocess.Popen(cmd, env=ansible_env(DECOY_REGION), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            proxy.victim_pgid = proc.pid
+            proxy.victim_pid = proc.pid
             try:
                 rc = proc.wait(timeout=300)
             finally:
@@ -180,6 +186,9 @@ def test_sigkill_right_after_create_file_system_then_rerun_leaves_one(aws, eks_n
         proxy.server_close()
     assert proxy.killed.is_set(), f"the play was not killed after CreateFileSystem (rc={rc}); see {log}"
     assert rc == -signal.SIGKILL
+    assert len(proxy.killed_pids) >= 3, proxy.killed_pids  # ansible-playbook, its worker, the module
+    time.sleep(0.5)
+    assert not [p for p in proxy.killed_pids if procs.pid_alive(p)], "a process of the killed play survived"
 
     efs = efs_client(aws)
     systems = efs.describe_file_systems()["FileSystems"]

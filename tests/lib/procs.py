@@ -78,3 +78,35 @@ def stop(pid: int, timeout: float = 10.0) -> None:
             if not pid_alive(pid):
                 return
             time.sleep(0.1)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of pid, found through /proc (ansible-core's workers call setsid, so a
+    process group does not hold a whole ansible-playbook run)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> list[int]:
+    """SIGKILL pid and all its descendants at once (a crash of the whole run); returns the pids hit."""
+    victims = [pid, *descendants(pid)]
+    for victim in victims:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return victims
