@@ -1,7 +1,7 @@
 """Real processes behind a StatefulSet's kwok pods: a stand-in for the kubelet and container runtime.
 
-kwok pods run nothing. For the failover drill and the pod-proxy tests, this harness watches one
-StatefulSet's pods through the real API server and does for them what the kubelet would do
+kwok pods run nothing. For the failover drill and the pod-proxy tests, this harness follows one
+StatefulSet's pods with a watch on the real API server and does for them what the kubelet would do
 with the `stan` role's containers, using real nats-streaming-server processes of a StanCluster
 (the role's stan.conf template rendered for 127.0.0.1 ports):
 
@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubernetes import client
+from kubernetes import client, watch
 
 from .stan import StanCluster
 
@@ -42,7 +40,7 @@ class Event:
 
 class StatefulSetProcesses:
     def __init__(self, api_client, namespace: str, statefulset: str, cluster: StanCluster, routes_path: Path,
-                 monitor_port: int = 8222, interval: float = 0.1) -> None:
+                 monitor_port: int = 8222, interval: float = 0.5) -> None:
         self.core = client.CoreV1Api(api_client)
         self.namespace = namespace
         self.statefulset = statefulset
@@ -82,39 +80,53 @@ class StatefulSetProcesses:
     def pod_name(self, i: int) -> str:
         return f"{self.statefulset}-{i}"
 
-    def server_for(self, pod: str):
-        return next(s for i, s in enumerate(self.cluster.servers) if self.pod_name(i) == pod)
-
     def kills(self) -> list[Event]:
         return [e for e in self.events if e.what in ("killed", "terminated")]
 
-    # -- the loop --------------------------------------------------------------------
+    # -- the watch -------------------------------------------------------------------
     def _run(self) -> None:
+        """Follow the namespace's pods with a watch (resuming from the last resourceVersion)."""
+        ordinals = {self.pod_name(i): i for i in range(len(self.cluster.servers))}
+        version = None
         while not self._stop.is_set():
             try:
-                self._tick()
+                for event in watch.Watch().stream(self.core.list_namespaced_pod, self.namespace, resource_version=version,
+                                                  timeout_seconds=2, _request_timeout=10):
+                    if event["type"] == "ERROR":  # e.g. 410 Gone: start again from a fresh list
+                        version = None
+                        break
+                    pod = event["object"]
+                    version = pod.metadata.resource_version
+                    if pod.metadata.name in ordinals:
+                        self._sync(ordinals[pod.metadata.name], None if event["type"] == "DELETED" else pod)
+                    if self._stop.is_set():
+                        break
+            except client.ApiException as exc:
+                if exc.status == 410:
+                    version = None
+                    continue
+                self.errors.append(f"{time.strftime('%H:%M:%S')} {exc!r}")
+                self._stop.wait(self.interval)
             except Exception as exc:  # noqa: BLE001 - keep acting like a kubelet; report at the end
                 self.errors.append(f"{time.strftime('%H:%M:%S')} {exc!r}")
-            self._stop.wait(self.interval)
+                self._stop.wait(self.interval)
 
-    def _tick(self) -> None:
-        pods = {p.metadata.name: p for p in self.core.list_namespaced_pod(self.namespace, _request_timeout=10).items}
+    def _sync(self, i: int, pod) -> None:
+        """Make server i match pod <sts>-i (None: the pod is gone)."""
+        server, name = self.cluster.servers[i], self.pod_name(i)
+        uid = pod.metadata.uid if pod else None
+        deleting = bool(pod and pod.metadata.deletion_timestamp)
         changed = False
-        for i, server in enumerate(self.cluster.servers):
-            name = self.pod_name(i)
-            pod = pods.get(name)
-            uid = pod.metadata.uid if pod else None
-            deleting = bool(pod and pod.metadata.deletion_timestamp)
-            if server.running() and (uid != self.uids[i] or deleting):
-                grace = pod.metadata.deletion_grace_period_seconds if deleting else 0
-                self._end(i, name, graceful=bool(grace))
-                changed = True
-            if not server.running() and pod and not deleting and pod.status.phase == "Running" and pod.status.pod_ip:
-                server.start(wait=False)
-                self.uids[i] = uid
-                self.routes[i] = f"{pod.status.pod_ip}:{self.monitor_port}"
-                self.events.append(Event(time.monotonic(), name, "started", f"pid {server.pid}, {self.routes[i]}"))
-                changed = True
+        if server.running() and (uid != self.uids[i] or deleting):
+            grace = pod.metadata.deletion_grace_period_seconds if deleting else 0
+            self._end(i, name, graceful=bool(grace))
+            changed = True
+        if not server.running() and pod and not deleting and pod.status.phase == "Running" and pod.status.pod_ip:
+            server.start(wait=False)
+            self.uids[i] = uid
+            self.routes[i] = f"{pod.status.pod_ip}:{self.monitor_port}"
+            self.events.append(Event(time.monotonic(), name, "started", f"pid {server.pid}, {self.routes[i]}"))
+            changed = True
         if changed:
             self._write_routes()
 
@@ -122,13 +134,7 @@ class StatefulSetProcesses:
         server = self.cluster.servers[i]
         pid = server.pid
         if graceful:
-            server.signal(signal.SIGTERM)
-            try:
-                server.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # escalate like the kubelet after the grace period
-                server.signal(signal.SIGKILL)
-                server.proc.wait(timeout=10)
-            server.proc = None
+            server.stop()  # SIGTERM, SIGKILL after the grace period, as the kubelet does
             what = "terminated"
         else:
             server.kill()
@@ -143,12 +149,3 @@ class StatefulSetProcesses:
         tmp = self.routes_path.with_name(self.routes_path.name + f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(ours, indent=2, sort_keys=True) + "\n")
         os.replace(tmp, self.routes_path)
-
-    def wait_running(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(s.running() for s in self.cluster.servers) and len(self.routes) == len(self.cluster.servers):
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"not every pod of {self.namespace}/{self.statefulset} got a process within {timeout}s: "
-                           f"{[e.__dict__ for e in self.events]} errors={self.errors}")

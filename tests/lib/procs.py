@@ -101,12 +101,16 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_tree(pid: int) -> list[int]:
-    """SIGKILL pid and all its descendants at once (a crash of the whole run); returns the pids hit."""
+def kill_tree(pid: int, timeout: float = 10.0) -> list[int]:
+    """SIGKILL pid and all its descendants at once (a crash of the whole run), wait until they are
+    gone (or timeout); returns the pids hit."""
     victims = [pid, *descendants(pid)]
     for victim in victims:
         try:
             os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    deadline = time.monotonic() + timeout
+    while any(pid_alive(v) for v in victims) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return victims
