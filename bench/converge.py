@@ -234,6 +234,13 @@ class Kube:
         meta["managedFields"] = [m for m in meta.get("managedFields", []) if m.get("subresource") != "status"]
         return body
 
+    def wait_gone(self, paths: list[str], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while any(self.call(path)[0] != 404 for path in paths):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still present after {timeout}s: {paths}")
+            time.sleep(0.2)
+
     def ensure_namespace(self, name: str) -> None:
         body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
         status, _body = self.call("/api/v1/namespaces", "POST", body)
@@ -244,20 +251,7 @@ class Kube:
         self.call(path, "DELETE")
 
 
-class Recorder:
-    """moto's request recorder on the bench environment's moto_server, counting operations."""
-
-    def __init__(self, url: str):
-        self.recorder = MotoRecorder(url)
-
-    def start(self) -> None:
-        self.recorder.start()
-
-    def stop(self) -> collections.Counter:
-        return collections.Counter(self.recorder.stop())
-
-
-def timed_playbook(playbook: Path, extra: dict, env: dict, audit: AuditLog, recorder: Recorder | None) -> tuple[Run, PlayResult]:
+def timed_playbook(playbook: Path, extra: dict, env: dict, audit: AuditLog, recorder: MotoRecorder | None) -> tuple[Run, PlayResult]:
     if recorder:
         recorder.start()
     start = utcnow()
@@ -265,7 +259,7 @@ def timed_playbook(playbook: Path, extra: dict, env: dict, audit: AuditLog, reco
     result = run_playbook(playbook, extra_vars=extra, env=env)
     seconds = time.monotonic() - t0
     end = utcnow()
-    calls = recorder.stop() if recorder else collections.Counter()
+    calls = collections.Counter(recorder.stop() if recorder else [])
     if result.rc != 0:
         raise RuntimeError(f"{playbook.name} failed (rc={result.rc}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     verbs, writes = count_kube(audit.events(start, end, ANSIBLE_AGENT))
@@ -317,7 +311,7 @@ def measure(workdir: Path) -> dict:
 def _measure(workdir: Path, state: dict) -> dict:
     env = env_exports(state)
     audit = AuditLog(state["audit_log"])
-    recorder = Recorder(state["moto_url"])
+    recorder = MotoRecorder(state["moto_url"])
     kube = Kube(state["kubeconfig"])
 
     seed_eks_network(endpoint_url=state["moto_url"], region=REGION, cluster_name=CLUSTER)
@@ -349,8 +343,8 @@ def _measure(workdir: Path, state: dict) -> dict:
         log(f"5. baseline: the guide's manifests with {kubectl} apply -f")
         for path, name in GUIDE_CLUSTER_OBJECTS:
             kube.delete(f"{path}/{name}")
+        kube.wait_gone([f"{path}/{name}" for path, name in GUIDE_CLUSTER_OBJECTS])
         kube.ensure_namespace(KUBECTL_NAMESPACE)
-        time.sleep(2.0)  # let the deletions finish before the first run
         k_first = timed_kubectl(kubectl, KUBECTL_NAMESPACE, env, audit)
         k_before = snapshot(kube, k_first.kube_writes)
         k_noop = timed_kubectl(kubectl, KUBECTL_NAMESPACE, env, audit)
