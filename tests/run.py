@@ -4,10 +4,11 @@
     python tests/run.py --only unit,stan
     python tests/run.py --list
 
-Stages that need the local environment (Kubernetes control plane + moto) start it first and
-stop it at the end, checking that nothing it started is left behind. A stage that finds no
-tests to run is a failure (pytest exit code 5), and a stage with no content yet is reported
-as EMPTY rather than passed.
+Stages that need the local environment (a kind cluster with real pods + moto) start it first and
+stop it at the end, checking that nothing it made is left behind; their commands run through
+`localenv.py run --`, i.e. with its variables and in the network namespace that reaches the
+cluster. A stage that finds no tests to run is a failure (pytest exit code 5), and a stage with
+no content yet is reported as EMPTY rather than passed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.lib.paths import BUILD, STATE_DIR, stage_collection  # noqa: E402
+from tests.lib.paths import BUILD, stage_collection  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 PY = sys.executable
@@ -54,14 +55,16 @@ def pytest(path: str, *extra: str) -> None:
     sh([PY, "-m", "pytest", path, "-p", "no:cacheprovider", *extra])
 
 
-def local_env() -> dict[str, str]:
-    env = {}
-    env_sh = STATE_DIR / "env.sh"
-    for line in env_sh.read_text().splitlines():
-        if line.startswith("export "):
-            key, value = line[len("export "):].split("=", 1)
-            env[key] = value.strip('"')
-    return env
+def in_env(cmd: list[str]) -> list[str]:
+    """cmd run through the local environment (its variables, its network namespace)."""
+    return [PY, str(REPO / "tests" / "localenv" / "localenv.py"), "run", "--", *cmd]
+
+
+def pytest_in_env(path: str, *extra: str) -> None:
+    target = REPO / path
+    if not target.exists() or not any(target.rglob("test_*.py")):
+        raise Empty(f"no tests under {path}")
+    sh(in_env([PY, "-m", "pytest", path, "-p", "no:cacheprovider", *extra]))
 
 
 # --------------------------------------------------------------------------- stages
@@ -147,21 +150,26 @@ def stage_env_up() -> None:
 
 
 def stage_smoke() -> None:
-    sh(
-        [PY, "-m", "pytest", "tests/smoke", "-p", "no:cacheprovider"], env=local_env())
+    pytest_in_env("tests/smoke")
+
+
+def molecule(scenario: str) -> None:
+    if not (REPO / "molecule" / scenario / "molecule.yml").exists():
+        raise Empty(f"no molecule/{scenario} scenario yet")
+    # molecule calls ansible-playbook and ansible-config by name: put the venv first on PATH.
+    env = {"PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # molecule keeps per-scenario state (e.g. "prepared") under ~/.ansible/tmp, keyed by the
+    # checkout's path; a second `make test` in the same checkout would otherwise skip prepare.
+    sh(in_env([tool("molecule"), "reset", "-s", scenario]), env=env)
+    sh(in_env([tool("molecule"), "test", "-s", scenario]), env=env)
 
 
 def stage_molecule() -> None:
-    scenario = REPO / "molecule" / "local" / "molecule.yml"
-    if not scenario.exists():
-        raise Empty("no molecule/local scenario yet")
-    # molecule calls ansible-playbook and ansible-config by name: put the venv first on PATH.
-    path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**local_env(), "PATH": path}
-    # molecule keeps per-scenario state (e.g. "prepared") under ~/.ansible/tmp, keyed by the
-    # checkout's path; a second `make test` in the same checkout would otherwise skip prepare.
-    sh([tool("molecule"), "reset", "-s", "local"], env=env)
-    sh([tool("molecule"), "test", "-s", "local"], env=env)
+    molecule("local")
+
+
+def stage_molecule_kind() -> None:
+    molecule("kind")
 
 
 def stage_stan() -> None:
@@ -169,10 +177,7 @@ def stage_stan() -> None:
 
 
 def stage_e2e() -> None:
-    target = REPO / "tests" / "e2e"
-    if not target.exists() or not any(target.rglob("test_*.py")):
-        raise Empty("no tests under tests/e2e")
-    sh([PY, "-m", "pytest", "tests/e2e", "-p", "no:cacheprovider"], env=local_env())
+    pytest_in_env("tests/e2e")
 
 
 def stage_env_down() -> None:
@@ -192,6 +197,7 @@ STAGES = [
     ("molecule", stage_molecule, True),
     ("stan", stage_stan, False),
     ("e2e", stage_e2e, True),
+    ("molecule-kind", stage_molecule_kind, True),
     ("env-down", stage_env_down, True),
 ]
 

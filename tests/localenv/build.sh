@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Builds the real binaries the local environment runs, once per version, into a cache:
-#   kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes, through a
-#   wrapper go.mod), etcd, kwok + kwokctl, nats-streaming-server, stan-pub, stan-sub.
+#   the Kubernetes components (k8s.io/kubernetes through a wrapper go.mod: kube-apiserver,
+#   kube-controller-manager, kube-scheduler, kubelet, kubeadm, kubectl, kube-proxy), etcd,
+#   CoreDNS, crictl, kind, local-path-provisioner, a static pause binary (the node image's
+#   contents, tests/localenv/nodeimage.py), nats-streaming-server, stan-pub, stan-sub.
 # Cache directory: $NSFT_CACHE_DIR (default ~/.cache/nats_streaming_ft). Re-running is cheap.
 set -euo pipefail
 
 KUBE_VERSION="${NSFT_KUBE_VERSION:-v1.34.4}"
-ETCD_VERSION="${NSFT_ETCD_VERSION:-v3.6.4}"
-KWOK_VERSION="${NSFT_KWOK_VERSION:-v0.7.0}"
+# kubeadm v1.34 asks for etcd 3.6.5-0, CoreDNS v1.12.1 and pause 3.10.1: build those versions.
+ETCD_VERSION="${NSFT_ETCD_VERSION:-v3.6.5}"
+COREDNS_VERSION="v1.12.1"
+PAUSE_VERSION="3.10.1"
+KIND_VERSION="v0.30.0"
+CRICTL_VERSION="v1.34.0"
+LPP_VERSION="v0.0.30"
 STAN_VERSION="v0.25.6"
 STAN_GO_VERSION="v0.10.4"
 
@@ -84,7 +91,7 @@ tidy_wrapper() {
 }
 
 build_kube() {
-  local comps=(kube-apiserver kube-controller-manager kube-scheduler)
+  local comps=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubeadm kubectl kube-proxy)
   local missing=0 c
   for c in "${comps[@]}"; do [[ -x $(stamp "$c" "$KUBE_VERSION") ]] || missing=1; done
   if [[ $missing == 0 ]]; then log "kubernetes $KUBE_VERSION cached"; return; fi
@@ -113,38 +120,104 @@ build_stan() {
   go_install stan-sub "$STAN_GO_VERSION" "github.com/nats-io/stan.go/examples/stan-sub@$STAN_GO_VERSION"
 }
 
-build_k8s() {
-  build_kube
-  build_etcd
-  go_install kwok "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-  go_install kwokctl "$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+# CoreDNS with the plugins kubeadm's default Corefile uses, and nothing else, in CoreDNS's own
+# plugin.cfg order (directive:package; the "prometheus" directive lives in plugin/metrics).
+build_coredns() {
+  [[ -x $(stamp coredns "$COREDNS_VERSION") ]] && { log "coredns $COREDNS_VERSION cached"; return; }
+  local dir="$CACHE/build/coredns-$COREDNS_VERSION" plugin
+  local plugins=(reload:reload ready:ready health:health prometheus:metrics errors:errors
+    loadbalance:loadbalance cache:cache kubernetes:kubernetes loop:loop forward:forward)
+  mkdir -p "$dir"
+  {
+    printf 'package main\n\nimport (\n\t"github.com/coredns/coredns/core/dnsserver"\n\t"github.com/coredns/coredns/coremain"\n\n'
+    for plugin in "${plugins[@]}"; do printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "${plugin#*:}"; done
+    printf ')\n\n// The plugins kubeadm\x27s Corefile uses, in the order requests pass them.\n'
+    printf 'func init() { dnsserver.Directives = []string{'
+    for plugin in "${plugins[@]}"; do printf '"%s", ' "${plugin%%:*}"; done
+    printf '} }\n\nfunc main() { coremain.Run() }\n'
+  } > "$dir/main.go"
+  [[ -f $dir/go.mod ]] || (cd "$dir" && go mod init nsft.local/coredns >/dev/null 2>&1)
+  log "coredns $COREDNS_VERSION: resolving modules"
+  (cd "$dir" && GOFLAGS=-mod=mod go get "github.com/coredns/coredns@$COREDNS_VERSION" >"$dir/get.log" 2>&1 &&
+    go mod tidy >>"$dir/get.log" 2>&1) || { cat "$dir/get.log" >&2; exit 1; }
+  local t0=$SECONDS
+  (cd "$dir" && go build -ldflags "-s -w" -o "$(stamp coredns "$COREDNS_VERSION").tmp" .)
+  mv "$(stamp coredns "$COREDNS_VERSION").tmp" "$(stamp coredns "$COREDNS_VERSION")"
+  log "coredns $COREDNS_VERSION built in $((SECONDS - t0))s"
 }
 
-# Usage: build.sh [stan|k8s|all]   (default all)
+# The pod sandbox's init process: waits for a signal, reaps children. Static, a few KB.
+build_pause() {
+  [[ -x $(stamp pause "$PAUSE_VERSION") ]] && { log "pause $PAUSE_VERSION cached"; return; }
+  command -v gcc >/dev/null || { echo "gcc is required to build the pause binary" >&2; exit 1; }
+  local src="$CACHE/build/pause.c"
+  cat > "$src" <<'C'
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void stop(int sig) { (void)sig; _exit(0); }
+static void reap(int sig) { (void)sig; while (waitpid(-1, NULL, WNOHANG) > 0) {} }
+
+int main(void) {
+  struct sigaction term = {.sa_handler = stop};
+  struct sigaction child = {.sa_handler = reap, .sa_flags = SA_NOCLDSTOP};
+  sigaction(SIGINT, &term, NULL);
+  sigaction(SIGTERM, &term, NULL);
+  sigaction(SIGCHLD, &child, NULL);
+  for (;;) pause();
+}
+C
+  gcc -Os -static -o "$(stamp pause "$PAUSE_VERSION")" "$src"
+  strip "$(stamp pause "$PAUSE_VERSION")"
+  log "pause $PAUSE_VERSION built"
+}
+
+# Everything a kind node image needs (tests/localenv/nodeimage.py puts it together).
+build_kind() {
+  build_kube
+  build_etcd
+  build_coredns
+  build_pause
+  go_install kind "$KIND_VERSION" "sigs.k8s.io/kind@$KIND_VERSION"
+  go_install crictl "$CRICTL_VERSION" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+  go_install local-path-provisioner "$LPP_VERSION" "github.com/rancher/local-path-provisioner@$LPP_VERSION"
+}
+
+# Usage: build.sh [stan|kind|all]   (default all)
 case "${1:-all}" in
   stan) build_stan ;;
-  k8s) build_k8s ;;
-  all) build_stan; build_k8s ;;
-  *) echo "usage: $0 [stan|k8s|all]" >&2; exit 2 ;;
+  kind) build_kind ;;
+  all) build_stan; build_kind ;;
+  *) echo "usage: $0 [stan|kind|all]" >&2; exit 2 ;;
 esac
 
-link() { [[ -x "$2" ]] && ln -sf "$2" "$CACHE/current/$1" || true; }
+link() { if [[ -x "$2" ]]; then ln -sf "$2" "$CACHE/current/$1"; fi; }
 # Stable names in bin/current so callers need not know the versions.
 mkdir -p "$CACHE/current"
 link kube-apiserver "$(stamp kube-apiserver "$KUBE_VERSION")"
 link kube-controller-manager "$(stamp kube-controller-manager "$KUBE_VERSION")"
 link kube-scheduler "$(stamp kube-scheduler "$KUBE_VERSION")"
 link etcd "$(stamp etcd "$ETCD_VERSION")"
-link kwok "$(stamp kwok "$KWOK_VERSION")"
-link kwokctl "$(stamp kwokctl "$KWOK_VERSION")"
 link nats-streaming-server "$(stamp nats-streaming-server "$STAN_VERSION")"
 link stan-pub "$(stamp stan-pub "$STAN_GO_VERSION")"
 link stan-sub "$(stamp stan-sub "$STAN_GO_VERSION")"
+for name in kubelet kubeadm kubectl kube-proxy; do link "$name" "$(stamp "$name" "$KUBE_VERSION")"; done
+link coredns "$(stamp coredns "$COREDNS_VERSION")"
+link pause "$(stamp pause "$PAUSE_VERSION")"
+link kind "$(stamp kind "$KIND_VERSION")"
+link crictl "$(stamp crictl "$CRICTL_VERSION")"
+link local-path-provisioner "$(stamp local-path-provisioner "$LPP_VERSION")"
 cat > "$CACHE/current/versions.env" <<V
 KUBE_VERSION=$KUBE_VERSION
 ETCD_VERSION=$ETCD_VERSION
-KWOK_VERSION=$KWOK_VERSION
 STAN_VERSION=$STAN_VERSION
 STAN_GO_VERSION=$STAN_GO_VERSION
+COREDNS_VERSION=$COREDNS_VERSION
+PAUSE_VERSION=$PAUSE_VERSION
+KIND_VERSION=$KIND_VERSION
+CRICTL_VERSION=$CRICTL_VERSION
+LPP_VERSION=$LPP_VERSION
 V
 log "all binaries ready in $CACHE/current"

@@ -1,25 +1,41 @@
-"""The local environment: a real AWS emulator and a real Kubernetes control plane on 127.0.0.1.
+"""The local environment: a real AWS emulator and a real Kubernetes cluster with real pods.
 
-    localenv.py build    build/cache the Go binaries (kube-apiserver & co, etcd, kwok, STAN)
-    localenv.py up       start moto_server and a kwok cluster (binary runtime), 3 nodes in 3 zones
-    localenv.py status   print what runs and where
-    localenv.py down     stop everything `up` started, by PID, and check nothing is left
-    localenv.py env      print shell exports (KUBECONFIG, AWS_*) for the running environment
+    localenv.py build        build/cache the binaries (Kubernetes, etcd, CoreDNS, kind, STAN ...)
+    localenv.py up           start everything (below); idempotent: says so when already up
+    localenv.py status       what runs and where
+    localenv.py run -- CMD   run CMD with the environment's KUBECONFIG, AWS/Azure endpoint variables
+                             and DOCKER_HOST, in the network namespace that reaches the cluster
+    localenv.py env          print those variables as shell exports
+    localenv.py cluster create|delete --name N --dir D [--kubeconfig K]
+                             another cluster of the same shape on the same engine (molecule/kind)
+    localenv.py down         stop and remove everything `up` made; fails if anything is left
 
-State lives in $NSFT_STATE_DIR (default <repo>/.localenv): env.json, env.sh, kubeconfig, logs.
-Binaries live in $NSFT_CACHE_DIR (default ~/.cache/nats_streaming_ft), built once per version.
+`up` starts:
+- a Docker engine: the user's own when one answers, otherwise (as root) a private dockerd with
+  its own containerd in a network namespace made for it (tests/localenv/engine.py);
+- a kind cluster of the pinned Kubernetes version: 1 control plane + 3 workers labelled
+  topology.kubernetes.io/zone us-east-2a/b/c, pod networking across nodes, the kube-apiserver
+  audit log, one shared host directory in every worker (tests/localenv/kindcluster.py), from
+  kindest/node when it can be pulled, else a node image built here from source
+  (tests/localenv/nodeimage.py);
+- the images the roles and tests reference, written locally and loaded with `kind load`, and the
+  node side of the EFS and Azure File CSI drivers (the one storage stand-in);
+- moto_server (AWS), on 127.0.0.1 of the same network namespace.
+
+State lives in $NSFT_STATE_DIR (default <repo>/.localenv); binaries, images and the node image in
+$NSFT_CACHE_DIR (default ~/.cache/nats_streaming_ft). Two environments with separate state
+directories can run at once: names, namespaces and ports derive from the state directory.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
+import ctypes
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,376 +43,267 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.lib import procs  # noqa: E402
 from tests.lib.moto import CREDENTIALS, start_moto  # noqa: E402
-from tests.lib.paths import BIN_DIR, REPO, STATE_DIR  # noqa: E402
+from tests.lib.paths import CACHE_DIR, REPO, STATE_DIR, pinned_versions  # noqa: E402
+from tests.localenv import engine as engines  # noqa: E402
+from tests.localenv import kindcluster  # noqa: E402
 
-CLUSTER = "nsft"
-ZONES = ("us-east-2a", "us-east-2b", "us-east-2c")
 ENV_JSON = STATE_DIR / "env.json"
-KWOK_WORKDIR = STATE_DIR / "kwok"
+CLONE_NEWNET = 0x40000000
 
 
 def log(msg: str) -> None:
     print(f"[localenv {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def versions() -> dict[str, str]:
-    out = {}
-    vfile = BIN_DIR / "versions.env"
-    if vfile.exists():
-        for line in vfile.read_text().splitlines():
-            if "=" in line:
-                key, value = line.split("=", 1)
-                out[key] = value
-    return out
-
-
 def build(what: str = "all") -> None:
     subprocess.run(["bash", str(REPO / "tests" / "localenv" / "build.sh"), what], check=True)
 
 
-def kwokctl_env() -> dict[str, str]:
-    return {**os.environ, "KWOK_WORKDIR": str(KWOK_WORKDIR)}
+def kind_bin() -> str:
+    return str(CACHE_DIR / "bin" / f"kind-{pinned_versions()['KIND_VERSION']}")
 
 
-def kwokctl(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN_DIR / "kwokctl"), "--name", CLUSTER, *args],
-        env=kwokctl_env(), check=check, timeout=timeout, text=True, capture_output=True,
-    )
+def enter_netns(name: str) -> None:
+    """Move this process (and so everything it starts) into the named network namespace."""
+    if not name:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into network namespace {name} failed")
+    finally:
+        os.close(fd)
 
 
-AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-"""
-
-
-def audit_log_path() -> Path:
-    """The kube-apiserver audit log (one JSON event per request), used to count API requests."""
-    return KWOK_WORKDIR / "clusters" / CLUSTER / "logs" / "audit.log"
-
-
-def podnet_routes_path() -> Path:
-    """The routes file of the pod network stand-in (tests/localenv/podnet.py)."""
-    return STATE_DIR / "podnet-routes.json"
-
-
-def podnet_socket_path() -> Path:
-    """The pod network stand-in's Unix socket (short enough for sun_path)."""
-    path = STATE_DIR / "podnet.sock"
-    if len(str(path)) > 100:
-        digest = hashlib.sha256(str(STATE_DIR).encode()).hexdigest()[:12]
-        path = Path(tempfile.gettempdir()) / f"nsft-podnet-{os.getuid()}-{digest}.sock"
-    return path
-
-
-def start_podnet(log_path: Path) -> subprocess.Popen:
-    """The pod network stand-in (a CONNECT proxy on a Unix socket) for kube-apiserver's cluster egress."""
-    routes, sock = podnet_routes_path(), podnet_socket_path()
-    routes.write_text("{}\n")
-    sock.unlink(missing_ok=True)
-    proc = procs.start([sys.executable, str(Path(__file__).with_name("podnet.py")), "--socket", str(sock),
-                        "--routes", str(routes)], log_path)
-    deadline = time.monotonic() + 20
-    while not sock.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the pod network stand-in did not start; see {log_path}")
-        time.sleep(0.05)
-    return proc
-
-
-EGRESS_SELECTOR = """apiVersion: apiserver.k8s.io/v1beta1
-kind: EgressSelectorConfiguration
-egressSelections:
-  - name: cluster
-    connection:
-      proxyProtocol: HTTPConnect
-      transport:
-        uds:
-          udsName: {socket}
-"""
-
-
-def write_kwok_config(path: Path) -> None:
-    v = versions()
-    policy = path.with_name("audit-policy.yaml")
-    policy.write_text(AUDIT_POLICY)
-    egress = path.with_name("egress-selector.yaml")
-    egress.write_text(EGRESS_SELECTOR.format(socket=podnet_socket_path()))
-    kubectl = shutil.which("kubectl") or ""
-    config = {
-        "kind": "KwokctlConfiguration",
-        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
-        "options": {
-            "runtime": "binary",
-            "bindAddress": "127.0.0.1",
-            "kubeVersion": v.get("KUBE_VERSION", ""),
-            "kubeApiserverPort": procs.free_port(),
-            "kubeApiserverBinary": str(BIN_DIR / "kube-apiserver"),
-            "kubeControllerManagerBinary": str(BIN_DIR / "kube-controller-manager"),
-            "kubeSchedulerBinary": str(BIN_DIR / "kube-scheduler"),
-            "kwokControllerBinary": str(BIN_DIR / "kwok"),
-            "etcdBinary": str(BIN_DIR / "etcd"),
-            "securePort": True,
-            "kubeAuthorization": True,
-            "kubeAdmission": True,
-            "quietPull": True,
-            "kubeAuditPolicy": str(policy),
-            **({"kubectlBinary": kubectl} if kubectl else {}),
-        },
-        # kube-apiserver's "cluster" egress (pods/proxy and kubelet connections) goes through the
-        # pod network stand-in (tests/localenv/podnet.py); etcd and the control plane stay direct.
-        "componentsPatches": [{
-            "name": "kube-apiserver",
-            "extraArgs": [{"key": "egress-selector-config-file", "value": str(egress)}],
-        }],
-    }
-    path.write_text(json.dumps(config, indent=2))
-
-
-def node_manifest(i: int, zone: str) -> dict:
-    name = f"kwok-node-{i}"
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "annotations": {"node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake"},
-            "labels": {
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "kubernetes.io/role": "agent",
-                "node-role.kubernetes.io/agent": "",
-                "type": "kwok",
-                "topology.kubernetes.io/zone": zone,
-                "topology.kubernetes.io/region": zone[:-1],
-            },
-        },
-        "spec": {},
-        "status": {
-            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-            "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-        },
-    }
-
-
-def create_nodes(kubeconfig: Path) -> None:
+def kube_clients(kubeconfig: str):
     from kubernetes import client, config
 
-    api = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
-    for i, zone in enumerate(ZONES):
-        body = node_manifest(i, zone)
-        try:
-            api.create_node(body)
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        nodes = api.list_node(label_selector="type=kwok").items
-        ready = [
-            n.metadata.name for n in nodes
-            if any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or []))
-        ]
-        if len(ready) == len(ZONES):
-            log(f"nodes ready: {', '.join(sorted(ready))}")
-            return
-        time.sleep(0.5)
-    raise TimeoutError("kwok nodes did not become Ready within 60s")
+    api = config.new_client_from_config(config_file=kubeconfig)
+    return client.CoreV1Api(api), client.AppsV1Api(api), api
 
 
-def wait_readyz(kubeconfig: Path, timeout: float = 90) -> None:
-    from kubernetes import config
-
-    api = config.new_client_from_config(config_file=str(kubeconfig))
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            resp = api.call_api("/readyz", "GET", auth_settings=["BearerToken"],
-                                _preload_content=False, _request_timeout=5)
-            resp = resp[0] if isinstance(resp, tuple) else resp
-            if resp.status == 200:
-                return
-        except Exception as exc:  # noqa: BLE001 - keep polling until the deadline
-            last = exc
-        time.sleep(0.5)
-    raise TimeoutError(f"kube-apiserver /readyz did not answer 200 within {timeout}s: {last}")
-
-
-def pids_of_kwok() -> dict[str, int]:
-    out = {}
-    piddir = KWOK_WORKDIR / "clusters" / CLUSTER / "pids"
-    for f in sorted(piddir.glob("*.pid")) if piddir.exists() else []:
-        try:
-            out[f.stem] = int(f.read_text().strip())
-        except ValueError:
-            pass
-    return out
-
-
-def listening_sockets_of(pids: list[int]) -> list[tuple[int, str]]:
-    """(pid, local address) of every listening TCP socket owned by the given pids."""
-    inodes: dict[str, int] = {}
-    for pid in pids:
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                try:
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                except OSError:
-                    continue
-                if target.startswith("socket:["):
-                    inodes[target[8:-1]] = pid
-        except OSError:
-            continue
-    found = []
-    for table, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if parts[3] != "0A":  # LISTEN
-                continue
-            if parts[9] in inodes:
-                found.append((inodes[parts[9]], decode_addr(parts[1], v6)))
-    return found
-
-
-def decode_addr(hexaddr: str, v6: bool) -> str:
-    ip_hex, port_hex = hexaddr.split(":")
-    port = int(port_hex, 16)
-    if not v6:
-        ip = ".".join(str(b) for b in reversed(bytes.fromhex(ip_hex)))
-        return f"{ip}:{port}"
-    raw = bytes.fromhex(ip_hex)
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
-    import ipaddress
-
-    return f"[{ipaddress.IPv6Address(words)}]:{port}"
-
-
-def up(args: argparse.Namespace) -> None:
-    t0 = time.monotonic()
-    if ENV_JSON.exists():
-        log(f"already up (state in {ENV_JSON}); run `down` first")
-        print_env()
-        return
-    build("all")
+def save(state: dict) -> None:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
-    logs = STATE_DIR / "logs"
-    state: dict = {"started": time.time(), "pids": {}, "ports": {}}
-    try:
-        log("starting moto_server (AWS emulator)")
-        moto = start_moto(logs / "moto.log", recording=STATE_DIR / "moto-recording.jsonl")
-        state["pids"]["moto"] = moto.proc.pid
-        state["ports"]["moto"] = moto.port
-        state["moto_url"] = moto.url
-        ENV_JSON.write_text(json.dumps(state, indent=2))  # so `down` can clean up a failed `up`
-
-        log("starting the pod network stand-in (the API server's pod proxy reaches local processes)")
-        podnet = start_podnet(logs / "podnet.log")
-        state["pids"]["podnet"] = podnet.pid
-        state["podnet_routes"] = str(podnet_routes_path())
-        ENV_JSON.write_text(json.dumps(state, indent=2))
-
-        log("creating the Kubernetes control plane (kwokctl, binary runtime)")
-        cfg = STATE_DIR / "kwok.yaml"
-        write_kwok_config(cfg)
-        res = kwokctl("create", "cluster", "--config", str(cfg), "--wait", "2m", check=False, timeout=400)
-        (logs / "kwokctl-create.log").write_text(res.stdout + res.stderr)
-        if res.returncode != 0:
-            raise RuntimeError(f"kwokctl create cluster failed:\n{res.stdout}\n{res.stderr}")
-        kubeconfig_src = KWOK_WORKDIR / "clusters" / CLUSTER / "kubeconfig.yaml"
-        kubeconfig = STATE_DIR / "kubeconfig"
-        shutil.copy(kubeconfig_src, kubeconfig)
-        kubeconfig.chmod(0o600)
-        state["kubeconfig"] = str(kubeconfig)
-        state["audit_log"] = str(audit_log_path())
-        state["pids"].update({f"kwok:{k}": v for k, v in pids_of_kwok().items()})
-        ENV_JSON.write_text(json.dumps(state, indent=2))
-        wait_readyz(kubeconfig)
-        log("kube-apiserver /readyz ok; adding 3 kwok nodes in 3 zones")
-        create_nodes(kubeconfig)
-        for pid, addr in listening_sockets_of(list(state["pids"].values())):
-            name = next(n for n, p in state["pids"].items() if p == pid)
-            state["ports"][f"{name}@{addr}"] = int(addr.rsplit(":", 1)[1])
-    except BaseException:
-        log("up failed; stopping what was started")
-        down(argparse.Namespace(quiet=True))
-        raise
-    state["ready_seconds"] = round(time.monotonic() - t0, 1)
     ENV_JSON.write_text(json.dumps(state, indent=2))
-    write_env_sh(state)
-    log(f"environment up in {state['ready_seconds']}s")
-    print_env()
-
-
-def env_exports(state: dict) -> dict[str, str]:
-    return {
-        "KUBECONFIG": state["kubeconfig"],
-        "K8S_AUTH_KUBECONFIG": state["kubeconfig"],
-        "AWS_ENDPOINT_URL": state["moto_url"],
-        "AWS_URL": state["moto_url"],
-        **CREDENTIALS,
-        "NSFT_BIN_DIR": str(BIN_DIR),
-        "NSFT_LOCALENV": str(ENV_JSON),
-    }
-
-
-def write_env_sh(state: dict) -> None:
-    lines = ["# source this file to talk to the local environment"]
-    lines += [f"export {k}={json.dumps(v)}" for k, v in env_exports(state).items()]
-    (STATE_DIR / "env.sh").write_text("\n".join(lines) + "\n")
 
 
 def load_state() -> dict | None:
     return json.loads(ENV_JSON.read_text()) if ENV_JSON.exists() else None
 
 
-def print_env() -> None:
+def up(args: argparse.Namespace) -> int:
+    t0 = time.monotonic()
+    if ENV_JSON.exists():
+        log(f"already up (state in {ENV_JSON}); `localenv.py down` stops it")
+        return 0
+    build("all")
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    logs = STATE_DIR / "logs"
+    logs.mkdir(exist_ok=True)
+    name = kindcluster.cluster_name(STATE_DIR)
+    state: dict = {"started": time.time(), "cluster": name, "pids": {}, "stages": {}}
+    stage_t = time.monotonic()
+
+    def stage(label: str) -> None:
+        nonlocal stage_t
+        state["stages"][label] = round(time.monotonic() - stage_t, 1)
+        stage_t = time.monotonic()
+
+    try:
+        engine = engines.user_engine()
+        if engine:
+            log("using the Docker engine that answers at " + (engine.docker_host or "the default socket"))
+        else:
+            log("no Docker engine answers: starting a private dockerd in a network namespace of its own")
+            save(state)  # so that `down` cleans up a half-made environment
+            engine = engines.start_private(STATE_DIR, logs)
+        state["engine"] = engine.to_json()
+        save(state)
+        stage("docker engine")
+        enter_netns(engine.netns)
+
+        log("starting moto_server (AWS emulator)")
+        moto = start_moto(logs / "moto.log", recording=STATE_DIR / "moto-recording.jsonl")
+        state["pids"]["moto"] = moto.proc.pid
+        state["moto_url"] = moto.url
+        save(state)
+        stage("moto")
+
+        from tests.localenv import nodeimage
+
+        image = nodeimage.ensure(engine.docker())
+        state["node_image"] = image
+        stage("node image")
+
+        kubeconfig = STATE_DIR / "kubeconfig"
+        state["kubeconfig"] = str(kubeconfig)
+        state["audit_log"] = str(STATE_DIR / "audit" / "audit.log")
+        state["shared_dir"] = str(STATE_DIR / "shared")
+        state["network"] = provision_cluster(engine, name, image, STATE_DIR, kubeconfig, stage)
+        save(state)
+    except BaseException:
+        log("up failed; removing what was made (logs stay in " + str(logs) + ")")
+        down(argparse.Namespace(quiet=True, keep_logs=True))
+        raise
+    state["ready_seconds"] = round(time.monotonic() - t0, 1)
+    save(state)
+    write_env_sh(state)
+    log(f"environment up in {state['ready_seconds']}s: "
+        + ", ".join(f"{k} {v}s" for k, v in state["stages"].items()))
+    return 0
+
+
+def provision_cluster(engine: engines.Engine, name: str, image: str, directory: Path, kubeconfig: Path,
+                      stage=lambda label: None) -> dict:
+    """Create a kind cluster of the environment's shape and make it usable: pod network, images,
+    the CSI node stand-in. Used for the environment's cluster and for molecule/kind's own."""
+    cfg = kindcluster.config(name, directory / "shared", directory / "audit",
+                             restrict_oom_score_adj=engines.host_lacks_sys_resource())
+    kindcluster.create(engine, kind_bin(), name, image, cfg, directory, kubeconfig)
+    stage("kind create")
+    core, apps, api = kube_clients(str(kubeconfig))
+    network = kindcluster.configure_network(engine, core, name)
+    kindcluster.wait_ready(core, apps)
+    log(f"{len(network)} nodes Ready, pod network across nodes, CoreDNS and kube-proxy up")
+    stage("pod network")
+    install_workloads(engine, api, name)
+    stage("images and storage stand-in")
+    return network
+
+
+def install_workloads(engine: engines.Engine, api, name: str) -> None:
+    """Load the locally written images and deploy the CSI node stand-in."""
+    try:
+        from tests.localenv import images
+    except ImportError:
+        log("no workload images module yet; skipping image load")
+        return
+    archives = images.build_all()
+    log(f"loading {len(archives)} images into the nodes (kind load)")
+    kindcluster.load_images(engine, kind_bin(), name, [path for _ref, path in archives])
+    try:
+        from tests.localenv import csi_standin
+    except ImportError:
+        log("no CSI node stand-in yet")
+        return
+    csi_standin.deploy(api, kindcluster.SHARED_MOUNT)
+
+
+def cluster(args: argparse.Namespace) -> int:
+    """A second kind cluster on the environment's engine (molecule/kind's), same shape and parts."""
+    state = load_state()
+    if not state or "engine" not in state:
+        print("the local environment is not up: run `localenv.py up` first", file=sys.stderr)
+        return 2
+    engine = engines.Engine.from_json(state["engine"])
+    enter_netns(engine.netns)
+    directory = Path(args.dir).resolve()
+    if args.op == "create":
+        if args.name in kindcluster.cluster_names(engine, kind_bin()):
+            log(f"kind cluster {args.name} exists already")
+            return 0
+        directory.mkdir(parents=True, exist_ok=True)
+        provision_cluster(engine, args.name, state["node_image"], directory, Path(args.kubeconfig))
+    else:
+        kindcluster.delete(engine, kind_bin(), args.name)
+        for sub in ("shared", "audit", "logs"):
+            shutil.rmtree(directory / sub, ignore_errors=True)
+    return 0
+
+
+def env_exports(state: dict) -> dict[str, str]:
+    engine = engines.Engine.from_json(state["engine"])
+    return {
+        "KUBECONFIG": state["kubeconfig"],
+        "K8S_AUTH_KUBECONFIG": state["kubeconfig"],
+        "AWS_ENDPOINT_URL": state["moto_url"],
+        "AWS_URL": state["moto_url"],
+        **CREDENTIALS,
+        **engine.env(),
+        "KIND_CLUSTER_NAME": state["cluster"],
+        "NSFT_KIND": kind_bin(),
+        "NSFT_NETNS": engine.netns,
+        "NSFT_BIN_DIR": str(CACHE_DIR / "current"),
+        "NSFT_LOCALENV": str(ENV_JSON),
+    }
+
+
+def write_env_sh(state: dict) -> None:
+    lines = ["# the local environment's variables; `localenv.py run -- CMD` also enters its network namespace"]
+    lines += [f"export {k}={json.dumps(v)}" for k, v in env_exports(state).items()]
+    (STATE_DIR / "env.sh").write_text("\n".join(lines) + "\n")
+
+
+def run(args: argparse.Namespace) -> int:
     state = load_state()
     if not state or "kubeconfig" not in state:
-        print("# local environment is not up", file=sys.stderr)
-        return
-    for k, v in env_exports(state).items():
-        print(f"export {k}={json.dumps(v)}")
+        print("the local environment is not up: run `localenv.py up` first", file=sys.stderr)
+        return 2
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        print("usage: localenv.py run -- CMD [ARGS...]", file=sys.stderr)
+        return 2
+    enter_netns(state["engine"].get("netns", ""))
+    os.execvpe(cmd[0], cmd, {**os.environ, **env_exports(state)})
+    return 127  # not reached
+
+
+def leftovers(state: dict) -> list[str]:
+    """What of the environment still exists (processes, cluster containers, namespace, mounts)."""
+    left = [f"process {n}={p}" for n, p in state.get("pids", {}).items() if procs.pid_alive(p)]
+    engine = engines.Engine.from_json(state["engine"]) if state.get("engine") else None
+    if engine and engine.private:
+        paths = engines.PrivatePaths(STATE_DIR)
+        left += [f"process {n}={p}" for n, p in engine.pids.items() if procs.pid_alive(p)]
+        left += [f"process {p} in netns" for p in engines.netns_pids(paths.ident)]
+        left += ["netns " + paths.ident] if Path(f"/run/netns/{paths.ident}").exists() else []
+        left += [f"mount {m}" for m in engines.mounts_under(STATE_DIR, paths.run_dir)]
+        left += [f"cgroup {c}" for c in engines.cgroup_dirs(paths.ident)]
+        left += [f"directory {d}" for d in (paths.run_dir, paths.data_dir) if d.exists()]
+    elif engine and state.get("cluster"):
+        try:
+            left += [f"container {c}" for c in kindcluster.node_containers(engine, state["cluster"])]
+        except subprocess.CalledProcessError:
+            pass
+    return left
 
 
 def down(args: argparse.Namespace) -> int:
-    state = load_state() or {"pids": {}}
-    pids = dict(state.get("pids", {}))
-    pids.update({f"kwok:{k}": v for k, v in pids_of_kwok().items()})
-    if (BIN_DIR / "kwokctl").exists() and (KWOK_WORKDIR / "clusters" / CLUSTER).exists():
-        if not getattr(args, "quiet", False):
-            log("deleting the kwok cluster")
-        kwokctl("delete", "cluster", check=False, timeout=120)
-    for name in ("moto", "podnet"):
-        if name in pids:
-            procs.stop(pids[name])
-    for name, pid in pids.items():
-        if procs.pid_alive(pid):
-            log(f"{name} (pid {pid}) still alive after delete; stopping it")
-            procs.stop(pid)
-    left = [f"{n}={p}" for n, p in pids.items() if procs.pid_alive(p)]
-    sockets = listening_sockets_of([p for p in pids.values() if procs.pid_alive(p)])
-    ports = [p for p in state.get("ports", {}).values() if procs.port_is_open(p)]
-    record = {"stopped": time.time(), "pids": pids, "ports": state.get("ports", {}),
-              "alive": left, "sockets": sockets, "open_ports": ports}
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    state = load_state()
+    quiet = getattr(args, "quiet", False)
+    if state is None:
+        if not quiet:
+            log("not up")
+        return 0
+    engine = engines.Engine.from_json(state["engine"]) if state.get("engine") else None
+    if engine and engine.netns and Path(f"/run/netns/{engine.netns}").exists():
+        enter_netns(engine.netns)
+    if engine and state.get("cluster") and Path(kind_bin()).exists():
+        if not quiet:
+            log(f"deleting kind cluster {state['cluster']}")
+        kindcluster.delete(engine, kind_bin(), state["cluster"])
+    if "moto" in state.get("pids", {}):
+        procs.stop(state["pids"]["moto"])
+    problems: list[str] = []
+    if engine and engine.private:
+        if not quiet:
+            log("stopping the private Docker engine and removing its namespace, mounts and data")
+        problems += engines.stop_private(STATE_DIR, engine)
+    problems += [p for p in leftovers(state) if p not in problems]
+    record = {"stopped": time.time(), "state": state, "left": problems}
     (STATE_DIR / "last-down.json").write_text(json.dumps(record, indent=2))
-    for f in (ENV_JSON, STATE_DIR / "env.sh"):
-        f.unlink(missing_ok=True)
-    shutil.rmtree(KWOK_WORKDIR, ignore_errors=True)
-    if left or sockets or ports:
-        log(f"NOT clean: alive={left} sockets={sockets} ports={ports}")
+    for name in ("env.json", "env.sh", "kubeconfig", "kind-config.yaml", "moto-recording.jsonl"):
+        (STATE_DIR / name).unlink(missing_ok=True)
+    for name in ("shared", "audit"):
+        shutil.rmtree(STATE_DIR / name, ignore_errors=True)
+    if not getattr(args, "keep_logs", False):
+        shutil.rmtree(STATE_DIR / "logs", ignore_errors=True)
+    if problems:
+        log("NOT clean: " + "; ".join(problems))
         return 1
-    if not getattr(args, "quiet", False):
-        log(f"environment stopped; {len(pids)} processes gone, no sockets left")
+    if not quiet:
+        log("environment stopped; nothing of it is left but the caches")
     return 0
 
 
@@ -405,37 +312,47 @@ def status(args: argparse.Namespace) -> int:
     if not state:
         print("local environment: down")
         return 1
-    pids = dict(state.get("pids", {}))
-    for name, pid in sorted(pids.items()):
-        print(f"{name:32} pid {pid:<8} {'alive' if procs.pid_alive(pid) else 'DEAD'}")
-    for pid, addr in listening_sockets_of(list(pids.values())):
-        print(f"listening {addr:28} pid {pid}")
+    engine = engines.Engine.from_json(state["engine"])
+    print(f"cluster      {state['cluster']} (image {state.get('node_image', '?')})")
+    print(f"docker       {'private, netns ' + engine.netns if engine.private else engine.docker_host or 'default'}")
+    for name, pid in sorted({**state.get("pids", {}), **engine.pids}.items()):
+        print(f"{name:12} pid {pid:<8} {'alive' if procs.pid_alive(pid) else 'DEAD'}")
+    for node, info in state.get("network", {}).items():
+        print(f"{node:28} {info['address']:15} pods {info['cidr']}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub = parser.add_subparsers(dest="action", required=True)
     b = sub.add_parser("build")
-    b.add_argument("what", nargs="?", default="all", choices=["all", "stan", "k8s"])
+    b.add_argument("what", nargs="?", default="all", choices=["all", "stan", "kind"])
     sub.add_parser("up")
     d = sub.add_parser("down")
     d.add_argument("--quiet", action="store_true")
+    d.add_argument("--keep-logs", action="store_true")
     sub.add_parser("status")
     sub.add_parser("env")
+    r = sub.add_parser("run")
+    r.add_argument("cmd", nargs=argparse.REMAINDER)
+    c = sub.add_parser("cluster", help="create/delete another kind cluster on the environment's engine")
+    c.add_argument("op", choices=["create", "delete"])
+    c.add_argument("--name", required=True)
+    c.add_argument("--dir", required=True, help="directory for its kubeconfig-independent files (shared store, audit)")
+    c.add_argument("--kubeconfig", default="")
     args = parser.parse_args(argv)
-    if args.cmd == "build":
+    if args.action == "build":
         build(args.what)
         return 0
-    if args.cmd == "up":
-        up(args)
+    if args.action == "env":
+        state = load_state()
+        if not state or "kubeconfig" not in state:
+            print("# local environment is not up", file=sys.stderr)
+            return 1
+        for k, v in env_exports(state).items():
+            print(f"export {k}={json.dumps(v)}")
         return 0
-    if args.cmd == "down":
-        return down(args)
-    if args.cmd == "status":
-        return status(args)
-    print_env()
-    return 0
+    return {"up": up, "down": down, "status": status, "run": run, "cluster": cluster}[args.action](args)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,10 @@ class Image:
 
 def normalize_ref(ref: str) -> str:
     """docker.io/library/busybox:1.36.1 for busybox:1.36.1, as containerd names images."""
-    name, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    if ":" in ref.rsplit("/", 1)[-1]:
+        name, tag = ref.rsplit(":", 1)
+    else:
+        name, tag = ref, "latest"
     first = name.split("/", 1)[0]
     if "/" not in name:
         name = f"docker.io/library/{name}"

@@ -1,13 +1,21 @@
-"""After `localenv.py down`: no process the environment started and no socket it opened remains."""
+"""After `localenv.py down`: nothing of the environment remains but the caches.
+
+Checked from the record `down` leaves (what had been started) against the live system: no
+process, no network namespace, no mount, no cgroup, no directory of the private engine, no
+cluster container, no state file; only $NSFT_CACHE_DIR keeps the binaries and images.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from tests.lib import procs
-from tests.lib.paths import STATE_DIR
+from tests.lib.paths import CACHE_DIR, STATE_DIR
+from tests.localenv import engine as engines
 
 
 @pytest.fixture(scope="module")
@@ -18,21 +26,56 @@ def record() -> dict:
     return json.loads(path.read_text())
 
 
-def test_environment_state_removed():
-    assert not (STATE_DIR / "env.json").exists()
+@pytest.fixture(scope="module")
+def started(record) -> dict:
+    return record["state"]
 
 
-def test_recorded_processes_exist(record):
-    # moto + etcd + kube-apiserver + controller-manager + scheduler + kwok-controller
-    assert len(record["pids"]) >= 6, record["pids"]
+def test_down_reported_nothing_left(record):
+    assert record["left"] == []
 
 
-def test_no_started_process_left(record):
-    alive = {name: pid for name, pid in record["pids"].items() if procs.pid_alive(pid)}
-    assert alive == {}
+def test_state_files_removed():
+    for name in ("env.json", "env.sh", "kubeconfig", "kind-config.yaml", "shared", "audit", "docker"):
+        assert not (STATE_DIR / name).exists(), name
 
 
-def test_no_port_left_open(record):
-    open_ports = [p for p in record["ports"].values() if procs.port_is_open(p)]
-    assert open_ports == []
-    assert record["sockets"] == []
+def test_no_started_process_left(started):
+    pids = {**started.get("pids", {}), **started.get("engine", {}).get("pids", {})}
+    assert pids, "the record names no process: nothing was checked"
+    assert {name: pid for name, pid in pids.items() if procs.pid_alive(pid)} == {}
+
+
+def test_no_namespace_mount_cgroup_or_directory_of_a_private_engine_left(started):
+    engine = started.get("engine", {})
+    if not engine.get("private"):
+        pytest.skip("the environment used the user's Docker engine; it made no namespace of its own")
+    paths = engines.PrivatePaths(STATE_DIR)
+    assert engine["netns"] == paths.ident
+    assert not Path(f"/run/netns/{paths.ident}").exists()
+    assert engines.netns_pids(paths.ident) == []
+    assert engines.mounts_under(STATE_DIR, paths.run_dir) == []
+    assert engines.cgroup_dirs(paths.ident) == []
+    assert not paths.run_dir.exists() and not paths.data_dir.exists()
+
+
+def test_no_process_left_in_the_environments_cgroups_or_naming_its_state():
+    """No kubelet, shim, etcd or API server of a kind node (they run in the engine's cgroup parent),
+    and no process started with a path of the state directory, is still running."""
+    ident = engines.PrivatePaths(STATE_DIR).ident
+    left = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or not procs.pid_alive(int(entry)):
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cgroup = Path(f"/proc/{entry}/cgroup").read_text()
+        except OSError:
+            continue
+        if f"/{ident}" in cgroup or str(STATE_DIR) in cmd:
+            left.append((entry, cmd[:120]))
+    assert left == []
+
+
+def test_caches_are_kept():
+    assert (CACHE_DIR / "bin").is_dir()
