@@ -129,7 +129,7 @@ def test_the_daemonsets_args_start_the_real_binary_and_register_it(objects):
                 time.sleep(0.05)
         finally:
             proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=10)
+            out = proc.communicate(timeout=10)[0]
         assert proc.returncode == 0, out
         assert not any(Path(s).exists() for s in sockets), "sockets left behind after SIGTERM"
     shutil.rmtree(tmp_path)
