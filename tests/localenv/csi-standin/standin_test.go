@@ -474,6 +474,7 @@ func TestEFSRefusesWhatTheRealDriverRefuses(t *testing.T) {
 		{handle: fsID, volCtx: map[string]string{"encryptInTransit": "false"}, volCap: flags("tls"), want: "Found tls in mountOptions but encryptInTransit is false"},
 		{handle: fsID + "::" + apID, volCap: flags("accesspoint=fsap-99999999"), want: "Found conflicting access point IDs"},
 		{handle: fsID, volCap: flags("crossaccount"), want: "mount option 'crossaccount' cannot be set manually"},
+		{handle: fsID, volCap: flags("accesspoint=../../x"), want: "mount option accesspoint=../../x: Expected it to be of the form"},
 		{handle: fsID, volCap: mode(csi.VolumeCapability_AccessMode_MULTI_NODE_READER_ONLY), want: "invalid access mode: MULTI_NODE_READER_ONLY"},
 		{handle: fsID, volCap: block, want: "only filesystem volumes are supported"},
 	} {

@@ -138,6 +138,9 @@ func planEFS(volumeID string, volCtx map[string]string, volCap *csi.VolumeCapabi
 			if apid != "" && moapid != apid {
 				return source{}, invalid("Found conflicting access point IDs in mountOptions (%s) and volumeHandle (%s)", moapid, apid)
 			}
+			if !validAccessPointID(moapid) { // mount.efs refuses it too
+				return source{}, invalid("mount option accesspoint=%s: Expected it to be of the form 'fsap-[0-9a-f]{8,40}'", moapid)
+			}
 			apid = moapid
 		}
 		if flag == "tls" && !encryptInTransit {
