@@ -214,18 +214,18 @@ def content_key(image: ociimage.Image) -> str:
     return h.hexdigest()[:16]
 
 
-def archive_name(ref: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", ociimage.normalize_ref(ref))
+def file_safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", text)
 
 
 def write_cached(image: ociimage.Image, cache: Path = IMAGES) -> Path:
-    """The image's archive, written only when no archive of the same content exists; older
-    archives of the same reference are removed."""
-    name = archive_name(image.ref)
-    out = cache / f"{name}-{content_key(image)}.tar"
+    """The image's archive, written only when no archive of the same content exists; archives of
+    older content or other tags of the same repository (the stand-in's tag is a digest) go."""
+    ref = ociimage.normalize_ref(image.ref)
+    out = cache / f"{file_safe(ref)}-{content_key(image)}.tar"
     if not out.exists():
         ociimage.write(image, out)
-    for old in cache.glob(f"{name}-*.tar"):
+    for old in cache.glob(f"{file_safe(ref.rsplit(':', 1)[0])}_*.tar"):
         if old != out:
             old.unlink()
     return out

@@ -157,6 +157,10 @@ def test_archives_are_cached_by_content(tmp_path, monkeypatch):
     second = images.write_cached(changed, tmp_path)
     assert second != first and second.exists()
     assert not first.exists(), "the archive of the previous content was left behind"
+    retagged = images.busybox_image()
+    retagged.ref = "busybox:1.37.0"
+    third = images.write_cached(retagged, tmp_path)
+    assert sorted(tmp_path.iterdir()) == [third], "the archive of the previous tag was left behind"
 
 
 def test_a_dynamically_linked_busybox_is_refused_with_the_package_to_install(monkeypatch, tmp_path):
