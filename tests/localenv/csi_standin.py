@@ -15,6 +15,7 @@ tests/localenv/csi-standin/README.md for what it does and does not emulate.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -133,7 +134,9 @@ def deploy(api_client, shared_root: str, image: str | None = None, namespace: st
         missing = {}
         for node in nodes:
             try:
-                registered = {d.name for d in (storage.read_csi_node(node).spec.drivers or [])}
+                # Raw JSON: the client's model refuses a CSINode whose spec.drivers is still null.
+                raw = storage.read_csi_node(node, _preload_content=False)
+                registered = {d["name"] for d in (json.loads(raw.data).get("spec", {}).get("drivers") or [])}
             except client.ApiException as exc:
                 if exc.status != 404:
                     raise

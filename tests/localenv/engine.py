@@ -304,9 +304,11 @@ def stop_private(state_dir: Path, engine: Engine | None) -> list[str]:
     for name in ("dockerd", "containerd"):
         if name in pids:
             _stop_pid(pids[name], 30)
-    # Whatever still lives in the namespace (container shims, docker-proxy): stop it too.
+    # Whatever still lives in the namespace (container shims, docker-proxy): stop it too; not
+    # this process, which may have entered the namespace to reach the cluster.
     for pid in netns_pids(paths.ident):
-        _stop_pid(pid, 5)
+        if pid != os.getpid():
+            _stop_pid(pid, 5)
     left = []
     for point in mounts_under(paths.data_dir, paths.run_dir):
         if subprocess.run(["umount", "-l", point], capture_output=True, check=False).returncode != 0:

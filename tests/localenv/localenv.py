@@ -121,6 +121,13 @@ def up(args: argparse.Namespace) -> int:
         state["engine"] = engine.to_json()
         save(state)
         stage("docker engine")
+
+        # Before entering the engine's namespace: building the node image fetches Debian packages.
+        from tests.localenv import nodeimage
+
+        state["node_image"] = nodeimage.ensure(engine.docker(), can_pull=not engine.private)
+        image = state["node_image"]
+        stage("node image")
         enter_netns(engine.netns)
 
         log("starting moto_server (AWS emulator)")
@@ -130,19 +137,17 @@ def up(args: argparse.Namespace) -> int:
         save(state)
         stage("moto")
 
-        from tests.localenv import nodeimage
-
-        image = nodeimage.ensure(engine.docker())
-        state["node_image"] = image
-        stage("node image")
-
         kubeconfig = STATE_DIR / "kubeconfig"
         state["kubeconfig"] = str(kubeconfig)
         state["audit_log"] = str(STATE_DIR / "audit" / "audit.log")
         state["shared_dir"] = str(STATE_DIR / "shared")
+        save(state)
         state["network"] = provision_cluster(engine, name, image, STATE_DIR, kubeconfig, stage)
         save(state)
     except BaseException:
+        if os.environ.get("NSFT_KEEP_FAILED"):
+            log(f"up failed; NSFT_KEEP_FAILED is set: left as it is for inspection (logs in {logs})")
+            raise
         log("up failed; removing what was made (logs stay in " + str(logs) + ")")
         down(argparse.Namespace(quiet=True, keep_logs=True))
         raise
@@ -245,7 +250,9 @@ def run(args: argparse.Namespace) -> int:
         print("usage: localenv.py run -- CMD [ARGS...]", file=sys.stderr)
         return 2
     enter_netns(state["engine"].get("netns", ""))
-    os.execvpe(cmd[0], cmd, {**os.environ, **env_exports(state)})
+    # The pinned kubectl (and kind, crictl ...) first on PATH.
+    path = f"{CACHE_DIR / 'current'}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.execvpe(cmd[0], cmd, {**os.environ, **env_exports(state), "PATH": path})
     return 127  # not reached
 
 

@@ -136,8 +136,8 @@ def digest(v: dict[str, str], files: dict[str, Path], kind_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, **kw)
+def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=check, **kw)
 
 
 def debootstrap(root: Path, logfile: Path) -> None:
@@ -260,8 +260,10 @@ def component_images(root: Path, files: dict[str, Path], refs: dict[str, str]) -
           for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler")],
         Image(ref=refs["etcd"], files=[(str(files["etcd"]), "/usr/local/bin/etcd", 0o755)],
               dirs=["/tmp", "/var/lib/etcd"]),
+        # As root: kubeadm's Deployment adds NET_BIND_SERVICE for port 53, which a non-root user
+        # gets only through a file capability on the binary (upstream's image sets one).
         Image(ref=refs["coredns"], files=[(str(files["coredns"]), "/coredns", 0o755)], entrypoint=["/coredns"],
-              dirs=["/tmp"], user="65532:65532"),
+              dirs=["/tmp"]),
         Image(ref=refs["pause"], files=[(str(files["pause"]), "/pause", 0o755)], entrypoint=["/pause"],
               user="65535:65535"),
         Image(ref=refs["pause-kind"], files=[(str(files["pause"]), "/pause", 0o755)], entrypoint=["/pause"],
@@ -306,7 +308,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         shutil.rmtree(sock.parent, ignore_errors=True)
 
 
-def build_rootfs_tar(out: Path, v: dict[str, str], files: dict[str, Path], kind_dir: Path) -> None:
+def build_node_image(out: Path, ref: str, v: dict[str, str], files: dict[str, Path], kind_dir: Path) -> None:
     t0 = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="node-", dir=CACHE_DIR / "build"))
     root = work / "rootfs"
@@ -328,12 +330,16 @@ def build_rootfs_tar(out: Path, v: dict[str, str], files: dict[str, Path], kind_
             archives.append(archive)
         log(f"preloading {len(archives)} images into the node's containerd store")
         preload(root, archives, work)
-        log("writing the root filesystem archive")
-        partial = out.with_suffix(".partial")
-        run(["tar", "-C", str(root), "--numeric-owner", "--xattrs", "--xattrs-include=*", "-cf", str(partial), "."])
-        partial.replace(out)
-        log(f"node image root filesystem cached as {out.name} ({out.stat().st_size >> 20} MiB) "
-            f"in {time.monotonic() - t0:.0f}s")
+        log("writing the root filesystem and the node image archive")
+        rootfs_tar = work / "rootfs.tar"
+        run(["tar", "-C", str(root), "--numeric-owner", "--xattrs", "--xattrs-include=*", "-cf", str(rootfs_tar), "."])
+        shutil.rmtree(root)
+        # kind's base image metadata (images/base/Dockerfile): systemd detects the container and
+        # stops on SIGRTMIN+3; kind overrides the entrypoint at create time.
+        node = ociimage.Image(ref=ref, env=["container=docker", ociimage.DEFAULT_PATH], stop_signal="SIGRTMIN+3",
+                              entrypoint=["/usr/local/bin/entrypoint", "/sbin/init"])
+        ociimage.write(node, out, layer=rootfs_tar)
+        log(f"node image {ref} cached as {out.name} ({out.stat().st_size >> 20} MiB) in {time.monotonic() - t0:.0f}s")
     finally:
         from tests.localenv.engine import mounts_under
 
@@ -342,38 +348,40 @@ def build_rootfs_tar(out: Path, v: dict[str, str], files: dict[str, Path], kind_
         shutil.rmtree(work, ignore_errors=True)
 
 
-def ensure(docker: list[str]) -> str:
-    """Make the node image available to the Docker engine `docker` (a command prefix); return its ref."""
+def ensure(docker: list[str], can_pull: bool = True) -> str:
+    """Make the node image available to the Docker engine `docker` (a command prefix); return its ref.
+
+    kindest/node of the pinned version when the engine has it or can pull it (`can_pull`: a private
+    engine in a namespace without a route out cannot), else the image built here."""
     v = pinned_versions()
     kube = v["KUBE_VERSION"]
     upstream = f"kindest/node:{kube}"
     if run([*docker, "image", "inspect", upstream], capture_output=True, check=False).returncode == 0:
         return upstream
-    pulled = subprocess.run([*docker, "pull", upstream], capture_output=True, text=True, timeout=600, check=False)
-    if pulled.returncode == 0:
-        log(f"pulled {upstream}")
-        return upstream
+    reason = "the engine has no route to a registry"
+    if can_pull:
+        pulled = subprocess.run([*docker, "pull", upstream], capture_output=True, text=True, timeout=600, check=False)
+        if pulled.returncode == 0:
+            log(f"pulled {upstream}")
+            return upstream
+        reason = (pulled.stderr.strip().splitlines() or ["no answer"])[-1][:160]
     files = inputs(v)
     kind_dir = kind_module_dir(v["KIND_VERSION"])
     tag = digest(v, files, kind_dir)
     ref = f"nsft.local/kind-node:{kube}-{tag}"
     if run([*docker, "image", "inspect", ref], capture_output=True, check=False).returncode == 0:
         return ref
-    log(f"{upstream} cannot be pulled ({(pulled.stderr.strip().splitlines() or ['no answer'])[-1][:120]}); "
-        f"using a node image built from source")
+    log(f"{upstream} cannot be pulled ({reason}); using a node image built from source")
     IMAGES.mkdir(parents=True, exist_ok=True)
     (CACHE_DIR / "build").mkdir(parents=True, exist_ok=True)
     archive = IMAGES / f"kind-node-{kube}-{tag}.tar"
     if not archive.exists():
         for stale in IMAGES.glob(f"kind-node-{kube}-*.tar"):
             stale.unlink()
-        build_rootfs_tar(archive, v, files, kind_dir)
+        build_node_image(archive, ref, v, files, kind_dir)
     t0 = time.monotonic()
-    with open(archive, "rb") as fh:
-        run([*docker, "import", "--change", "ENV container=docker", "--change", "STOPSIGNAL SIGRTMIN+3",
-             "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', "-", ref],
-            stdin=fh, stdout=subprocess.DEVNULL)
-    log(f"imported {ref} in {time.monotonic() - t0:.0f}s")
+    run([*docker, "load", "-i", str(archive)], stdout=subprocess.DEVNULL)
+    log(f"loaded {ref} into the engine in {time.monotonic() - t0:.0f}s")
     return ref
 
 

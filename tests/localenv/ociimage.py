@@ -39,6 +39,7 @@ class Image:
     workdir: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     exposed_ports: list[str] = field(default_factory=list)
+    stop_signal: str | None = None
 
 
 def normalize_ref(ref: str) -> str:
@@ -88,50 +89,62 @@ def layer_tar(image: Image) -> bytes:
     return buf.getvalue()
 
 
-def _blob(tar: tarfile.TarFile, data: bytes) -> str:
+def _blob(tar: tarfile.TarFile, data: bytes | Path) -> tuple[str, int]:
+    """Add a blob (bytes, or a file streamed twice: once to hash it, once into the archive)."""
+    if isinstance(data, Path):
+        digest = hashlib.sha256()
+        with open(data, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(chunk)
+        size = data.stat().st_size
+        with open(data, "rb") as fh:
+            tar.addfile(_member(f"blobs/sha256/{digest.hexdigest()}", tarfile.REGTYPE, 0o644, size=size), fh)
+        return f"sha256:{digest.hexdigest()}", size
     digest = hashlib.sha256(data).hexdigest()
-    info = _member(f"blobs/sha256/{digest}", tarfile.REGTYPE, 0o644, size=len(data))
-    tar.addfile(info, io.BytesIO(data))
-    return f"sha256:{digest}"
+    tar.addfile(_member(f"blobs/sha256/{digest}", tarfile.REGTYPE, 0o644, size=len(data)), io.BytesIO(data))
+    return f"sha256:{digest}", len(data)
 
 
-def write(image: Image, out: Path) -> str:
-    """Write the archive; return the image ID (the config digest), as `docker images` shows it."""
-    layer = layer_tar(image)
+def write(image: Image, out: Path, layer: Path | None = None) -> str:
+    """Write the archive; return the image ID (the config digest), as `docker images` shows it.
+
+    The single layer is made from the image's files, or is the given tar file (e.g. a whole root
+    filesystem), streamed rather than held in memory."""
+    layer_source: bytes | Path = layer if layer is not None else layer_tar(image)
     config: dict = {"Env": image.env}
     for key, value in (("Entrypoint", image.entrypoint), ("Cmd", image.cmd), ("User", image.user),
-                       ("WorkingDir", image.workdir)):
+                       ("WorkingDir", image.workdir), ("StopSignal", image.stop_signal)):
         if value is not None:
             config[key] = value
     if image.labels:
         config["Labels"] = image.labels
     if image.exposed_ports:
         config["ExposedPorts"] = {p: {} for p in image.exposed_ports}
-    config_doc = {
-        "architecture": "amd64", "os": "linux", "config": config,
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
-        "history": [{"created_by": "tests/localenv/ociimage.py"}],
-    }
-    config_bytes = json.dumps(config_doc, sort_keys=True).encode()
     ref = normalize_ref(image.ref)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".partial")
     with tarfile.open(tmp, "w") as tar:
-        layer_digest = _blob(tar, layer)
-        config_digest = _blob(tar, config_bytes)
+        # An uncompressed layer's digest is its diff ID.
+        layer_digest, layer_size = _blob(tar, layer_source)
+        config_bytes = json.dumps({
+            "architecture": "amd64", "os": "linux", "config": config,
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+            "history": [{"created_by": "tests/localenv/ociimage.py"}],
+        }, sort_keys=True).encode()
+        config_digest, config_size = _blob(tar, config_bytes)
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": config_digest, "size": len(config_bytes)},
+                       "digest": config_digest, "size": config_size},
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": layer_digest, "size": len(layer)}],
+                        "digest": layer_digest, "size": layer_size}],
         }, sort_keys=True).encode()
-        manifest_digest = _blob(tar, manifest)
+        manifest_digest, manifest_size = _blob(tar, manifest)
         index = json.dumps({
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
             "manifests": [{
                 "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
-                "size": len(manifest), "platform": {"architecture": "amd64", "os": "linux"},
+                "size": manifest_size, "platform": {"architecture": "amd64", "os": "linux"},
                 "annotations": {"io.containerd.image.name": ref,
                                 "org.opencontainers.image.ref.name": ref.rsplit(":", 1)[1]},
             }],

@@ -110,10 +110,12 @@ def test_pods_on_every_worker_reach_pods_on_every_other_worker(core):
             for peer in pods:
                 if peer is pod:
                     continue
+                # nc, not wget: Debian's static busybox wget crashes in glibc's resolver (no NSS).
                 out = stream(core.connect_get_namespaced_pod_exec, pod.metadata.name, ns, command=[
-                    "wget", "-q", "-T", "5", "-O", "-", f"http://{peer.status.pod_ip}:8080/"],
+                    "sh", "-c", f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {peer.status.pod_ip} 8080"],
                     stderr=True, stdout=True, stdin=False, tty=False)
-                assert out.strip() == peer.spec.node_name, f"{pod.spec.node_name} -> {peer.spec.node_name}: {out!r}"
+                body = out.split("\r\n\r\n", 1)[-1].strip()
+                assert body == peer.spec.node_name, f"{pod.spec.node_name} -> {peer.spec.node_name}: {out!r}"
     finally:
         core.delete_namespace(ns, grace_period_seconds=0)
 
