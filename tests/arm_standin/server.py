@@ -99,10 +99,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply) -> None:
-        if isinstance(reply.body, str):  # the file data plane answers in XML
-            data = reply.body.encode()
-        else:
-            data = b"" if reply.body is None else json.dumps(reply.body).encode()
+        body = reply.body
+        # The file data plane answers in XML (a str); ARM in JSON.
+        data = body.encode() if isinstance(body, str) else (b"" if body is None else json.dumps(body).encode())
         self.send_response(reply.status)
         headers = {"x-ms-request-id": str(uuid.uuid4()), "x-ms-correlation-request-id": str(uuid.uuid4()),
                    "Cache-Control": "no-cache"}
