@@ -196,8 +196,8 @@ def to_arm(rules, id_casing=None, current=None):
     subnet IDs to the spelling to send (the one ARM or the user used); IDs without an entry are
     sent in lower case, which ARM accepts.
     """
-    id_casing = id_casing or {}
     body = copy.deepcopy(current) if current else {}
+    id_casing = dict(subnet_id_casing(body), **(id_casing or {}))
     spelling = {}
     for key, version in (("ipRules", 4), ("ipv6Rules", 6)):
         for rule in body.get(key) or []:
