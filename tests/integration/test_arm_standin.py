@@ -286,7 +286,6 @@ def test_share_errors_surface_as_sdk_exceptions(standin):  # noqa: F811
     assert missing.value.error.code == "ShareNotFound"
 
 
-
 def test_share_put_on_an_existing_share_answers_200_and_applies_it(standin):  # noqa: F811
     """file.json FileShares_Create: 201 creates, 200 "The Share is already created"."""
     client = storage(standin.server)
