@@ -236,3 +236,33 @@ def test_azure_playbook_with_smb_shows_why_a_taken_account_name_fails(standin, t
     msg = failed[0]["result"].get("msg", "")
     assert msg.startswith("name:") and "AlreadyExists" in msg and standin.taken_name in msg, failed[0]["result"]
     assert "censored" not in json.dumps(failed[0]["result"])
+
+
+def test_azure_playbook_with_smb_at_vvv_shows_no_key_up_to_its_first_kubernetes_call(standin, tmp_path):  # noqa: F811
+    """The whole play at -vvv, with a cluster that cannot be reached: the key is read, handed to the role, and
+    rendered into the Secret before the first Kubernetes call fails; no form of it appears in the output."""
+    import base64
+
+    from tests.lib import procs
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
+        "clusters": [{"name": "dead", "cluster": {"server": f"https://127.0.0.1:{procs.free_port()}"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "dead"}}],
+        "users": [{"name": "dead", "user": {"token": "not-a-secret"}}]}))
+    extra = {"resource_group": RESOURCE_GROUP, "storage_account": unique_name("smb"), "location": LOCATION,
+             "protocol": "smb", "aks_subnet_ids": [], "verify_ft": False}
+    env = {**standin.env, "KUBECONFIG": str(kubeconfig), "K8S_AUTH_KUBECONFIG": str(kubeconfig)}
+    result = run_playbook(REPO / "playbooks" / "azure.yml", extra_vars=extra, env=env, args=["-vvv"])
+    assert result.rc != 0
+    assert [r for r in standin.server.requests() if r["path"].lower().endswith("/listkeys")], "the key was never read"
+    assert "Read the storage account key for the SMB secret" in result.stdout
+    document = json.loads(result.stdout[result.stdout.find("\n{"):])
+    ran = [task["task"]["name"] for play in document["plays"] for task in play["tasks"]]
+    assert "nats_streaming.ft.azure_files : Render the Azure Files manifests" in ran, ran  # the key went into the Secret
+    keys = standin.server.issued_keys()
+    assert keys
+    for key in keys:
+        for form in (key, base64.b64encode(key.encode()).decode()):
+            assert form not in result.stdout and form not in result.stderr, "an account key appeared in the -vvv output"
