@@ -65,6 +65,18 @@ options:
         for clouds behind a private CA.
       - Falls back to E(AZURE_CA_BUNDLE), then E(REQUESTS_CA_BUNDLE).
     type: path
+  api_version:
+    description:
+      - The Microsoft.Storage api-version of every storage request. It is pinned, so that upgrading azure-mgmt-storage
+        (whose default moves to the newest version) never sends a version the cloud does not serve.
+      - Set it for a cloud that serves only older versions, for example V(2019-06-01) for Azure Stack Hub (API profile
+        2020-09-01-hybrid). Options whose Azure properties that version lacks then fail naming the version they need
+        (IPv6 rules need 2025-01-01, the V2 SKUs 2024-01-01).
+      - Falls back to E(AZURE_STORAGE_API_VERSION); also settable for a whole play with C(module_defaults) of
+        C(group/nats_streaming.ft.azure).
+      - Subnet requests (Microsoft.Network, only with service endpoints) use the azure-mgmt-network default.
+    type: str
+    default: "2025-06-01"
 requirements:
   - python >= 3.8
   - azure-identity >= 1.15.0

@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing l
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict, compare_aws_tags
 from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_regions import region_problem
 from ansible_collections.nats_streaming.ft.plugins.module_utils.common import make_diff
 
 # Errors worth retrying on top of AWSRetry's throttling defaults.
@@ -54,7 +55,10 @@ def retry_decorator():
 
 
 def aws_client(module, service):
-    """A client whose calls retry when made with ``aws_retry=True``."""
+    """A client whose calls retry when made with ``aws_retry=True``; a region unknown for the service fails first."""
+    problem = region_problem(module.region, [service], "region", module.params.get("endpoint_url"))
+    if problem:
+        raise ModuleError(problem)
     return module.client(service, retry_decorator=retry_decorator())
 
 

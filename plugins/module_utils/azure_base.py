@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import io
 import json
+import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -47,6 +48,12 @@ except ImportError:
 
 USER_AGENT = "ansible-nats_streaming.ft"
 METADATA_API_VERSION = "2015-01-01"
+# The Microsoft.Storage api-version every request uses unless api_version says otherwise: a stable
+# version (specification/storage/resource-manager/Microsoft.Storage/stable/2025-06-01) whose schema
+# has every property the modules read and write (ipv6Rules, the V2 SKUs, provisioned v2 shares).
+# Pinned so that an SDK upgrade cannot move the modules to a version a cloud does not serve.
+STORAGE_API_VERSION = "2025-06-01"
+API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 # The argument spec every Azure module of the collection shares (documented in the
 # nats_streaming.ft.azure doc fragment; keep the two in step).
@@ -64,6 +71,7 @@ AZURE_AUTH_ARGSPEC = dict(
     cloud_environment=dict(type="str", default="AzureCloud", fallback=(env_fallback, ["AZURE_CLOUD_ENVIRONMENT"])),
     authority_url=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
     ca_bundle=dict(type="path", fallback=(env_fallback, ["AZURE_CA_BUNDLE", "REQUESTS_CA_BUNDLE"])),
+    api_version=dict(type="str", default=STORAGE_API_VERSION, fallback=(env_fallback, ["AZURE_STORAGE_API_VERSION"])),
 )
 
 # Public clouds: Resource Manager endpoint, Entra ID (AAD) authority, ARM token audience.
@@ -105,6 +113,20 @@ class OptionError(ValueError):
     def __init__(self, option, message):
         super(OptionError, self).__init__("%s: %s" % (option, message))
         self.option = option
+
+
+def api_version_at_least(version, needed):
+    """True when api-version ``version`` is ``needed`` or later (dates compare as text)."""
+    return (version or "")[:10] >= needed[:10]
+
+
+def validate_api_version(version):
+    if not API_VERSION_RE.match(version or ""):
+        raise OptionError(
+            "api_version",
+            "%r is not a Resource Manager api-version; use a date such as %s (optionally with -preview)"
+            % (version, STORAGE_API_VERSION),
+        )
 
 
 class CloudSettings(object):
@@ -312,9 +334,16 @@ class AzureModule(object):
         if not isinstance(exc, HttpResponseError):
             self.fail("Unexpected error while %s: %s" % (doing, to_native(exc)), exception=traceback.format_exc())
         option = (code_options or {}).get(code)
+        hint = ""
+        if code == "NoRegisteredProviderFound":
+            # The cloud does not serve the pinned api-version (Azure Stack Hub, a sovereign cloud).
+            option = "api_version"
+            hint = " Set api_version (or AZURE_STORAGE_API_VERSION) to one of the versions listed (now %s)." % (
+                self.params.get("api_version")
+            )
         prefix = "%s: " % option if option else ""
         self.fail(
-            "%sAzure Resource Manager refused %s (HTTP %s, %s): %s" % (prefix, doing, status, code, error_message(exc)),
+            "%sAzure Resource Manager refused %s (HTTP %s, %s): %s%s" % (prefix, doing, status, code, error_message(exc), hint),
             error=details,
         )
 
@@ -371,8 +400,15 @@ class AzureModule(object):
         return kwargs
 
     def storage_client(self):
+        """Microsoft.Storage client that sends the pinned ``api_version`` on every request."""
         if "storage" not in self._clients:
-            self._clients["storage"] = StorageManagementClient(self.credential, self.subscription_id, **self._client_kwargs())
+            try:
+                validate_api_version(self.params.get("api_version"))
+            except OptionError as exc:
+                self._config_fail(exc)
+            self._clients["storage"] = StorageManagementClient(
+                self.credential, self.subscription_id, api_version=self.params["api_version"], **self._client_kwargs()
+            )
         return self._clients["storage"]
 
     def network_client(self, subscription_id=None):

@@ -9,12 +9,18 @@ The canonical form is what ``changed``, the diff and the request body are all co
         "default_action": "Allow" | "Deny",
         "bypass": ["AzureServices", "Logging", "Metrics"],   # sorted, [] means "None"
         "virtual_network_subnet_ids": ["/subscriptions/.../subnets/x"],  # lower case, sorted
-        "ip_rules": ["203.0.113.0/24", "198.51.100.7"],       # normalized, sorted
+        "ip_rules": ["198.51.100.7", "203.0.113.0/24"],       # IPv4, normalized, sorted
+        "ipv6_rules": ["2001:db8:85a3::/64"],                  # IPv6 (ARM's separate ipv6Rules list)
+        "resource_access_rules": [{"resource_id": "/subscriptions/.../workspaces/ws1", "tenant_id": "..."}],
     }
 
 Subnet IDs are compared case-insensitively (ARM is case-insensitive on resource IDs and returns
 them with the casing it likes), so the canonical form holds them in lower case.  Lists are sets:
 order never makes a change.
+
+``networkAcls`` is replaced whole by a PATCH (storage.json NetworkRuleSet), so ``to_arm`` starts
+from what ARM holds and only replaces what the module manages: resource access rules (the module
+does not manage them) and any key a later api-version adds are carried through unchanged.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,7 +41,15 @@ ARM_DEFAULT_RULES = {
     "bypass": ["AzureServices"],
     "virtual_network_subnet_ids": [],
     "ip_rules": [],
+    "ipv6_rules": [],
+    "resource_access_rules": [],
 }
+# The rule lists the module manages, their ARM keys and the purge flag of each.
+MANAGED_LISTS = (
+    ("virtual_network_subnet_ids", "virtualNetworkRules", "purge_virtual_network_rules"),
+    ("ip_rules", "ipRules", "purge_ip_rules"),
+    ("ipv6_rules", "ipv6Rules", "purge_ipv6_rules"),
+)
 
 SUBNET_ID_RE = re.compile(
     r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
@@ -83,11 +97,13 @@ def bypass_to_arm(bypass):
     return ", ".join(bypass) if bypass else "None"
 
 
-def normalize_ip_rule(value, option="network_rules.ip_rules"):
+def normalize_ip_rule(value, option="network_rules.ip_rules", version=4):
     """Canonical text of one IP rule: a plain address, or a network in CIDR notation.
 
     ``x.x.x.x/32`` is the single address ``x.x.x.x`` (that is how ARM wants it).  A network
-    with host bits set, or a /31, is refused instead of being silently rewritten.
+    with host bits set, or a /31, is refused instead of being silently rewritten.  ARM keeps
+    IPv4 rules in ``ipRules`` and IPv6 rules in ``ipv6Rules``: an address of the other family
+    is refused naming the option it belongs in.
     """
     text = str(value).strip()
     try:
@@ -98,6 +114,11 @@ def normalize_ip_rule(value, option="network_rules.ip_rules"):
         except ValueError:
             raise NetworkRuleError(option, "%r is not an IP address or CIDR range (%s)" % (text, exc))
         raise NetworkRuleError(option, "%r has host bits set; did you mean %s?" % (text, loose))
+    if network.version != version:
+        other = "network_rules.ipv6_rules" if network.version == 6 else "network_rules.ip_rules"
+        raise NetworkRuleError(
+            option, "%r is an IPv%d rule; ARM keeps those in a separate list, give it in %s" % (text, network.version, other)
+        )
     if network.num_addresses == 1:
         return str(network.network_address)
     if network.version == 4 and network.prefixlen == 31:
@@ -145,32 +166,55 @@ def from_arm(network_acls):
             str(rule.get("id", "")).strip().rstrip("/").lower() for rule in network_acls.get("virtualNetworkRules") or []
         ),
         "ip_rules": _unique_sorted(_arm_ip_value(rule.get("value", "")) for rule in network_acls.get("ipRules") or []),
+        "ipv6_rules": _unique_sorted(_arm_ip_value(rule.get("value", ""), 6) for rule in network_acls.get("ipv6Rules") or []),
+        "resource_access_rules": resource_access_rules(network_acls.get("resourceAccessRules")),
     }
 
 
-def _arm_ip_value(value):
+def resource_access_rules(arm_rules):
+    """Sorted canonical resource access rules (resource IDs compared without case)."""
+    found = dict(
+        ((str(r.get("resourceId", "")).lower(), str(r.get("tenantId", "")).lower()), None) for r in arm_rules or []
+    )
+    return [dict(resource_id=rid, tenant_id=tid) for rid, tid in sorted(found)]
+
+
+def _arm_ip_value(value, version=4):
     try:
-        return normalize_ip_rule(value)
+        return normalize_ip_rule(value, version=version)
     except NetworkRuleError:
         # Whatever ARM holds is the truth; keep it verbatim rather than failing on read.
         return str(value).strip()
 
 
-def to_arm(rules, id_casing=None):
+def to_arm(rules, id_casing=None, current=None):
     """ARM ``networkAcls`` object for canonical rules.
 
-    ``id_casing`` maps lower-case subnet IDs to the spelling to send (the one ARM or the user
-    used); IDs without an entry are sent in lower case, which ARM accepts.
+    ``current`` is the ``networkAcls`` object ARM holds now: everything in it that the module does
+    not manage (resource access rules, keys of later api-versions) is carried through, and rule
+    values keep ARM's spelling where they mean the same thing.  ``id_casing`` maps lower-case
+    subnet IDs to the spelling to send (the one ARM or the user used); IDs without an entry are
+    sent in lower case, which ARM accepts.
     """
-    id_casing = id_casing or {}
-    return {
-        "defaultAction": rules["default_action"],
-        "bypass": bypass_to_arm(rules["bypass"]),
-        "virtualNetworkRules": [
-            {"id": id_casing.get(sid, sid), "action": "Allow"} for sid in rules["virtual_network_subnet_ids"]
-        ],
-        "ipRules": [{"value": ip, "action": "Allow"} for ip in rules["ip_rules"]],
-    }
+    body = copy.deepcopy(current) if current else {}
+    id_casing = dict(subnet_id_casing(body), **(id_casing or {}))
+    spelling = {}
+    for key, version in (("ipRules", 4), ("ipv6Rules", 6)):
+        for rule in body.get(key) or []:
+            spelling[_arm_ip_value(rule.get("value", ""), version)] = rule.get("value")
+    body.update(
+        {
+            "defaultAction": rules["default_action"],
+            "bypass": bypass_to_arm(rules["bypass"]),
+            "virtualNetworkRules": [
+                {"id": id_casing.get(sid, sid), "action": "Allow"} for sid in rules["virtual_network_subnet_ids"]
+            ],
+            "ipRules": [{"value": spelling.get(ip, ip), "action": "Allow"} for ip in rules["ip_rules"]],
+        }
+    )
+    if rules.get("ipv6_rules") or "ipv6Rules" in body:
+        body["ipv6Rules"] = [{"value": spelling.get(ip, ip), "action": "Allow"} for ip in rules.get("ipv6_rules") or []]
+    return body
 
 
 def subnet_id_casing(network_acls=None, spec=None):
@@ -198,8 +242,10 @@ def normalize_spec(spec):
         "bypass": None,
         "virtual_network_subnet_ids": None,
         "ip_rules": None,
+        "ipv6_rules": None,
         "purge_virtual_network_rules": bool(spec.get("purge_virtual_network_rules")),
         "purge_ip_rules": bool(spec.get("purge_ip_rules")),
+        "purge_ipv6_rules": bool(spec.get("purge_ipv6_rules")),
     }
     if out["default_action"] is not None and out["default_action"] not in DEFAULT_ACTIONS:
         raise NetworkRuleError("network_rules.default_action", "must be one of %s" % ", ".join(DEFAULT_ACTIONS))
@@ -211,7 +257,11 @@ def normalize_spec(spec):
         )
     if spec.get("ip_rules") is not None:
         out["ip_rules"] = _unique_sorted(normalize_ip_rule(v) for v in spec["ip_rules"])
-    for key, purge in (("virtual_network_subnet_ids", "purge_virtual_network_rules"), ("ip_rules", "purge_ip_rules")):
+    if spec.get("ipv6_rules") is not None:
+        out["ipv6_rules"] = _unique_sorted(
+            normalize_ip_rule(v, option="network_rules.ipv6_rules", version=6) for v in spec["ipv6_rules"]
+        )
+    for key, _arm, purge in MANAGED_LISTS:
         if out[purge] and out[key] is None:
             raise NetworkRuleError(
                 "network_rules.%s" % purge,
@@ -238,14 +288,14 @@ def merge(current, spec):
         result["default_action"] = "Deny"
     if spec.get("bypass") is not None:
         result["bypass"] = list(spec["bypass"])
-    for key, purge in (("virtual_network_subnet_ids", "purge_virtual_network_rules"), ("ip_rules", "purge_ip_rules")):
+    for key, _arm, purge in MANAGED_LISTS:
         wanted = spec.get(key)
         if wanted is None:
             continue
         if spec.get(purge):
             result[key] = _unique_sorted(wanted)
         else:
-            result[key] = _unique_sorted(list(result[key]) + list(wanted))
+            result[key] = _unique_sorted(list(result.get(key) or []) + list(wanted))
     return result
 
 
@@ -260,6 +310,8 @@ def equal(left, right):
             tuple(sorted(rules["bypass"])),
             tuple(sorted(s.lower() for s in rules["virtual_network_subnet_ids"])),
             tuple(sorted(rules["ip_rules"])),
+            tuple(sorted(rules.get("ipv6_rules") or [])),
+            tuple(sorted((r["resource_id"], r["tenant_id"]) for r in rules.get("resource_access_rules") or [])),
         )
 
     return key(left) == key(right)
@@ -272,8 +324,8 @@ def changes(before, after):
         out.append("default_action %s -> %s" % (before["default_action"], after["default_action"]))
     if sorted(before["bypass"]) != sorted(after["bypass"]):
         out.append("bypass %s -> %s" % (bypass_to_arm(before["bypass"]), bypass_to_arm(after["bypass"])))
-    for key in ("virtual_network_subnet_ids", "ip_rules"):
-        old, new = set(before[key]), set(after[key])
+    for key in ("virtual_network_subnet_ids", "ip_rules", "ipv6_rules"):
+        old, new = set(before.get(key) or []), set(after.get(key) or [])
         out.extend("add %s %s" % (key, v) for v in sorted(new - old))
         out.extend("remove %s %s" % (key, v) for v in sorted(old - new))
     return out

@@ -20,6 +20,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.nats_streaming.ft.plugins.module_utils import azure_network_rules as rules
 from ansible_collections.nats_streaming.ft.plugins.module_utils.azure_base import (
     OptionError,
+    api_version_at_least,
     error_code,
     json_body,
     raw_json,
@@ -33,6 +34,8 @@ except ImportError:  # reported by AzureModule
 
 ACCOUNT_NAME_RE = re.compile(r"^[a-z0-9]{3,24}$")
 KINDS = ["FileStorage", "StorageV2"]
+# SkuName of Microsoft.Storage common.json (2025-06-01). The V2 names are the Files provisioned v2
+# billing model of FileStorage accounts: StandardV2 (HDD, SMB only) and PremiumV2 (SSD, SMB and NFS).
 SKUS = [
     "Premium_LRS",
     "Premium_ZRS",
@@ -42,7 +45,18 @@ SKUS = [
     "Standard_ZRS",
     "Standard_GZRS",
     "Standard_RAGZRS",
+    "StandardV2_LRS",
+    "StandardV2_GRS",
+    "StandardV2_ZRS",
+    "StandardV2_GZRS",
+    "PremiumV2_LRS",
+    "PremiumV2_ZRS",
 ]
+# The first stable api-version whose schema has a feature (storage.json / common.json of each version).
+FEATURE_API_VERSIONS = {
+    "network_rules.ipv6_rules": "2025-01-01",
+    "sku": "2024-01-01",  # StandardV2_* / PremiumV2_*
+}
 TLS_VERSIONS = ["TLS1_0", "TLS1_1", "TLS1_2"]
 PUBLIC_NETWORK_ACCESS = ["Enabled", "Disabled", "SecuredByPerimeter"]
 STORAGE_SERVICE = "Microsoft.Storage"
@@ -89,12 +103,48 @@ def default_sku(kind):
     return "Premium_LRS" if kind == "FileStorage" else "Standard_LRS"
 
 
+def sku_tier(sku):
+    """The tier ARM reports in ``sku.tier`` for a SKU name (Tier of common.json: Standard or Premium)."""
+    return "Premium" if (sku or "").startswith("Premium") else "Standard"
+
+
+def is_provisioned_v2(sku):
+    """Files provisioned v2 (StandardV2_*/PremiumV2_*): shares are billed by provisioned size, IOPS and bandwidth."""
+    return "V2_" in (sku or "")
+
+
+def check_kind_and_sku(kind, sku, option="sku"):
+    """Combinations ARM refuses: FileStorage takes Premium_* and the V2 SKUs, the V2 SKUs only FileStorage."""
+    if kind == "FileStorage" and sku and not (sku.startswith("Premium_") or is_provisioned_v2(sku)):
+        raise OptionError(
+            option,
+            "a FileStorage account needs Premium_LRS/Premium_ZRS or a provisioned v2 SKU (StandardV2_*, PremiumV2_*), "
+            "not %s" % sku,
+        )
+    if kind and kind != "FileStorage" and is_provisioned_v2(sku):
+        raise OptionError(option, "%s is a Files provisioned v2 SKU, for kind: FileStorage only (not %s)" % (sku, kind))
+
+
+def check_api_version_features(params, spec):
+    """Options whose ARM properties the pinned api_version does not have yet, named with the version they need."""
+    version = params.get("api_version")
+    used = {
+        "network_rules.ipv6_rules": bool(spec and spec.get("ipv6_rules")),
+        "sku": is_provisioned_v2(params.get("sku")),
+    }
+    for option, needed in sorted(FEATURE_API_VERSIONS.items()):
+        if used[option] and version and not api_version_at_least(version, needed):
+            raise OptionError(
+                option,
+                "needs Microsoft.Storage api-version %s or later; api_version is %s (the cloud's Resource Manager "
+                "may not serve it: Azure Stack Hub serves 2019-06-01)" % (needed, version),
+            )
+
+
 def validate_params(params):
     """Check every option that can be checked without Azure; returns the normalized network_rules spec."""
     validate_name(params["name"])
-    kind, sku = params.get("kind"), params.get("sku")
-    if kind == "FileStorage" and sku and not sku.startswith("Premium_"):
-        raise OptionError("sku", "a FileStorage account needs a Premium SKU (Premium_LRS or Premium_ZRS), not %s" % sku)
+    check_kind_and_sku(params.get("kind"), params.get("sku"))
     for key, value in (params.get("tags") or {}).items():
         if value is None or isinstance(value, (dict, list)):
             raise OptionError("tags", "the value of tag %r must be a string, not %r" % (key, value))
@@ -105,6 +155,7 @@ def validate_params(params):
             raise OptionError(
                 "network_rules.add_service_endpoints", "needs network_rules.virtual_network_subnet_ids to know which subnets"
             )
+    check_api_version_features(params, spec)
     return spec
 
 
@@ -131,9 +182,14 @@ def sku_change_problem(old, new):
     """Why ARM cannot move an account from SKU ``old`` to ``new`` in place (None if it can)."""
     if old == new or not old or not new:
         return None
-    old_tier, new_tier = old.split("_")[0], new.split("_")[0]
+    old_tier, new_tier = sku_tier(old), sku_tier(new)
     if old_tier != new_tier:
         return "an account cannot change between Premium and Standard (%s -> %s); create a new account" % (old, new)
+    if is_provisioned_v2(old) != is_provisioned_v2(new):
+        return "an account cannot change between the provisioned v1 and v2 billing models (%s -> %s); create a new account" % (
+            old,
+            new,
+        )
     if old_tier == "Premium":
         return "the redundancy of a Premium account cannot be changed in place (%s -> %s)" % (old, new)
     if ("ZRS" in old) != ("ZRS" in new):
@@ -164,8 +220,7 @@ def desired_view(before, params, spec):
             "network_rules": copy.deepcopy(rules.ARM_DEFAULT_RULES),
             "tags": {},
         }
-        if after["kind"] == "FileStorage" and not after["sku"].startswith("Premium_"):
-            raise OptionError("sku", "a FileStorage account needs a Premium SKU, not %s" % after["sku"])
+        check_kind_and_sku(after["kind"], after["sku"])
     else:
         after = copy.deepcopy(before)
         location = normalize_location(params.get("location"))
@@ -203,6 +258,8 @@ def create_body(after, id_casing=None):
     """ARM PUT body that creates the account exactly as ``after`` says."""
     props = dict((arm, after[key]) for key, arm in PROPERTY_FIELDS)
     props["networkAcls"] = rules.to_arm(after["network_rules"], id_casing)
+    if not props["networkAcls"].get("ipv6Rules"):
+        props["networkAcls"].pop("ipv6Rules", None)
     return {
         "location": after["location"],
         "kind": after["kind"],
@@ -212,8 +269,12 @@ def create_body(after, id_casing=None):
     }
 
 
-def update_body(before, after, id_casing=None):
-    """ARM PATCH body holding only what differs between the two views (None if nothing does)."""
+def update_body(before, after, id_casing=None, current_acls=None):
+    """ARM PATCH body holding only what differs between the two views (None if nothing does).
+
+    ARM replaces ``networkAcls`` whole, so when the rules change the body carries every list of
+    ``current_acls`` (what ARM holds now) that the module does not manage.
+    """
     changes = dict_changes(before, after)
     body, props = {}, {}
     if "sku" in changes:
@@ -224,7 +285,7 @@ def update_body(before, after, id_casing=None):
         if key in changes:
             props[arm] = after[key]
     if "network_rules" in changes:
-        props["networkAcls"] = rules.to_arm(after["network_rules"], id_casing)
+        props["networkAcls"] = rules.to_arm(after["network_rules"], id_casing, current_acls)
     if props:
         body["properties"] = props
     return body or None
@@ -265,9 +326,11 @@ def subnet_with_storage_endpoint(subnet):
 
 
 def keys_result(keys_json):
+    """The two access keys; Kerberos keys (``kerb1``/``kerb2``, listed with ``$expand=kerb``) never leave."""
     return [
         dict(key_name=k.get("keyName"), value=k.get("value"), permissions=k.get("permissions"))
         for k in (keys_json or {}).get("keys") or []
+        if str(k.get("keyName", "")).lower().startswith("key")
     ]
 
 
@@ -378,7 +441,7 @@ class StorageAccountRunner(object):
     def list_keys(self):
         client = self.azure.storage_client()
         try:
-            return keys_result(client.storage_accounts.list_keys(self.rg, self.name, cls=raw_json))
+            return keys_result(client.storage_accounts.list_keys(self.rg, self.name, expand=None, cls=raw_json))
         except HttpResponseError as exc:
             self.fail_sdk(exc, "listing the keys of " + self.what())
 
@@ -458,7 +521,7 @@ class StorageAccountRunner(object):
         if before is None:
             account_json = self.create(create_body(after, casing))
         else:
-            body = update_body(before, after, casing)
+            body = update_body(before, after, casing, ((current or {}).get("properties") or {}).get("networkAcls"))
             if body:
                 account_json = self.update(body)
         if account_json is not None:

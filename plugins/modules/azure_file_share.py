@@ -12,9 +12,11 @@ module: azure_file_share
 short_description: Manage an Azure Files share (SMB or NFS) through Azure Resource Manager
 description:
   - Create, update or delete a file share of an Azure storage account.
-  - NFS shares need a Premium V(FileStorage) account; asking for NFS on any other account is an error before any
-    change is made.
-  - A share that holds data is not deleted unless O(force=true).
+  - NFS shares need a V(FileStorage) account of the Premium tier (C(Premium_*) or C(PremiumV2_*), read from Azure's
+    C(sku.tier)); asking for NFS on any other account is an error before any change is made.
+  - Shares of Files provisioned v2 accounts (C(StandardV2_*), C(PremiumV2_*)) have no access tier; their size limits
+    are read from the account's file service usage.
+  - A share is not deleted without O(force=true) unless it is provably empty, see O(force).
   - Check mode predicts exactly what a real run does; the diff shows a normalized view of the share.
   - Does not need the azure.azcollection collection.
 author:
@@ -44,8 +46,9 @@ options:
     choices: [present, absent]
   quota:
     description:
-      - Size of the share in GiB (1 to 102400).
-      - New shares get 100 GiB on a Premium account and 5120 GiB otherwise. Premium shares are at least 100 GiB.
+      - Size of the share in GiB (1 to 102400; provisioned v2 accounts up to the limit their file service reports).
+      - New shares get 100 GiB on a Premium account and 5120 GiB otherwise; a new share of a provisioned v2 account
+        needs it. Premium (v1) shares are at least 100 GiB.
     type: int
   protocol:
     description:
@@ -60,7 +63,7 @@ options:
   access_tier:
     description:
       - Access tier. Shares on Premium accounts are always V(Premium); new shares on other accounts get
-        V(TransactionOptimized).
+        V(TransactionOptimized). Shares of provisioned v2 accounts have none.
     type: str
     choices: [TransactionOptimized, Hot, Cool, Premium]
   metadata:
@@ -74,7 +77,12 @@ options:
     default: false
   force:
     description:
-      - With O(state=absent), delete the share even when it holds data.
+      - With O(state=absent), delete the share even when it holds data or cannot be proven empty.
+      - Without it a share is deleted only when it is provably empty. Azure documents C(shareUsageBytes) as
+        approximate and missing recent writes, so a usage above 0 proves data but 0 proves nothing; an SMB share is
+        proven empty when the listing of its root through the file data plane (with the account key, which is never
+        shown) is empty. An NFS share cannot be listed that way and always needs O(force). A listing refused by the
+        account firewall or by disabled shared key access also needs O(force).
     type: bool
     default: false
 """
@@ -143,7 +151,7 @@ share:
       returned: for NFS shares
       sample: NoRootSquash
     access_tier:
-      description: Access tier.
+      description: Access tier (null for shares of provisioned v2 accounts).
       type: str
       sample: Premium
     metadata:

@@ -15,8 +15,11 @@ description:
   - Secure by default; a new account is https only, with minimum TLS 1.2, no public blob access and, when
     O(network_rules) is given, a V(Deny) default action. Options that are not set leave an existing account alone.
   - Network rules are compared as sets (order does not matter, subnet IDs are compared without case).
-    Rules are only removed when O(network_rules.purge_virtual_network_rules) or
-    O(network_rules.purge_ip_rules) say so.
+    Rules are only removed when O(network_rules.purge_virtual_network_rules), O(network_rules.purge_ip_rules) or
+    O(network_rules.purge_ipv6_rules) say so.
+  - Azure replaces the whole network rule set on every update, so the module sends back every list Azure holds,
+    including the resource access rules (for example of a Synapse workspace) that it does not manage; the diff
+    shows them unchanged on both sides.
   - Check mode predicts exactly what a real run does; the diff shows a normalized view of the account.
   - Does not need the azure.azcollection collection.
 author:
@@ -56,10 +59,14 @@ options:
   sku:
     description:
       - The SKU. New accounts get V(Premium_LRS) for V(FileStorage) and V(Standard_LRS) for V(StorageV2).
-      - NFS shares need a V(FileStorage) account with a C(Premium_*) SKU.
+      - C(StandardV2_*) (HDD) and C(PremiumV2_*) (SSD) are the Files provisioned v2 billing model, for V(FileStorage)
+        accounts only; they need O(api_version) 2024-01-01 or later.
+      - NFS shares need a V(FileStorage) account of the Premium tier (C(Premium_*) or C(PremiumV2_*)); the tier is
+        read from Azure's C(sku.tier), not from the name.
       - Only redundancy changes that Azure makes in place are accepted for an existing account.
     type: str
-    choices: [Premium_LRS, Premium_ZRS, Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Standard_GZRS, Standard_RAGZRS]
+    choices: [Premium_LRS, Premium_ZRS, Standard_LRS, Standard_GRS, Standard_RAGRS, Standard_ZRS, Standard_GZRS, Standard_RAGZRS,
+              StandardV2_LRS, StandardV2_GRS, StandardV2_ZRS, StandardV2_GZRS, PremiumV2_LRS, PremiumV2_ZRS]
   https_only:
     description:
       - Require secure transfer (https for REST, encryption for SMB). New accounts get V(true).
@@ -111,10 +118,22 @@ options:
         description:
           - Public IPv4 addresses or CIDR ranges allowed to reach the account; added to the current rules.
           - V(x.x.x.x/32) is the same rule as V(x.x.x.x).
+          - IPv6 addresses belong in O(network_rules.ipv6_rules); Azure keeps them in a separate list.
         type: list
         elements: str
       purge_ip_rules:
-        description: Remove IP rules that are not in O(network_rules.ip_rules).
+        description: Remove IPv4 rules that are not in O(network_rules.ip_rules).
+        type: bool
+        default: false
+      ipv6_rules:
+        description:
+          - Public IPv6 addresses or CIDR ranges allowed to reach the account (Azure's C(ipv6Rules)); added to the
+            current rules.
+          - Needs O(api_version) 2025-01-01 or later.
+        type: list
+        elements: str
+      purge_ipv6_rules:
+        description: Remove IPv6 rules that are not in O(network_rules.ipv6_rules).
         type: bool
         default: false
       add_service_endpoints:
@@ -229,13 +248,17 @@ storage_account:
       type: str
       sample: Enabled
     network_rules:
-      description: Network rules; lists sorted, subnet IDs in lower case, bypass V([]) meaning none.
+      description:
+        - Network rules; lists sorted, subnet and resource IDs in lower case, bypass V([]) meaning none.
+        - C(resource_access_rules) are shown but not managed by the module.
       type: dict
       sample:
         default_action: Deny
         bypass: [AzureServices]
         virtual_network_subnet_ids: [/subscriptions/0000/resourcegroups/aks-rg/providers/microsoft.network/virtualnetworks/aks-vnet/subnets/nodes]
         ip_rules: [203.0.113.10]
+        ipv6_rules: ["2001:db8:85a3::/64"]
+        resource_access_rules: [{resource_id: /subscriptions/0000/resourcegroups/rg/providers/microsoft.synapse/workspaces/ws1, tenant_id: "0000"}]
     tags:
       description: Tags.
       type: dict
@@ -255,7 +278,8 @@ storage_account:
       sample: Succeeded
 account_keys:
   description:
-    - The access keys, for the registered variable of a C(no_log) task.
+    - The two access keys (C(key1), C(key2)), for the registered variable of a C(no_log) task.
+    - Kerberos keys are never returned.
   returned: when O(return_keys=true)
   type: list
   elements: dict
@@ -270,7 +294,7 @@ account_keys:
     permissions:
       description: Permissions of the key.
       type: str
-      sample: FULL
+      sample: Full
 """
 
 from ansible_collections.nats_streaming.ft.plugins.module_utils.azure_base import AzureModule
@@ -302,6 +326,8 @@ argument_spec = dict(
             purge_virtual_network_rules=dict(type="bool", default=False),
             ip_rules=dict(type="list", elements="str"),
             purge_ip_rules=dict(type="bool", default=False),
+            ipv6_rules=dict(type="list", elements="str"),
+            purge_ipv6_rules=dict(type="bool", default=False),
             add_service_endpoints=dict(type="bool", default=False),
         ),
     ),

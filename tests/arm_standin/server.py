@@ -42,6 +42,7 @@ ARM_ROUTES = [
     ("GET", _route(SUB + r"/providers/Microsoft\.Network/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)"),
      "poll_network"),
     ("POST", _route(ACCOUNT + r"/listKeys"), "list_keys"),
+    ("GET", _route(ACCOUNT + r"/fileServices/default/usages/default"), "file_usage"),
     ("GET", _route(SHARE), "get_share"),
     ("PUT", _route(SHARE), "put_share"),
     ("PATCH", _route(SHARE), "patch_share"),
@@ -53,6 +54,16 @@ ARM_ROUTES = [
     ("GET", _route(SUBNET), "get_subnet"),
     ("PUT", _route(SUBNET), "put_subnet"),
 ]
+
+# Resource type named in ARM's NoRegisteredProviderFound answer, by handler.
+RESOURCE_TYPES = {
+    "check_name": "checkNameAvailability", "poll_account": "locations/asyncoperations",
+    "list_keys": "storageAccounts", "file_usage": "storageAccounts/fileServices/usages",
+    "get_share": "storageAccounts/fileServices/shares", "put_share": "storageAccounts/fileServices/shares",
+    "patch_share": "storageAccounts/fileServices/shares", "delete_share": "storageAccounts/fileServices/shares",
+}
+# The file data plane (FileREST) of an account, path style: /file/{account}/{share}?restype=directory&comp=list
+FILE_LIST = re.compile(r"^/file/(?P<account>[a-z0-9]{3,24})/(?P<share>[^/]+)/?$")
 
 AAD_ROUTES = [
     ("GET", _route(r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration"), "openid"),
@@ -72,8 +83,10 @@ class Handler(BaseHTTPRequestHandler):
         pass  # one line per request is written by _log(); bodies are never logged
 
     def _log(self, status: int) -> None:
-        path = urlsplit(self.path).path
-        entry = {"method": self.command, "path": path, "status": status}
+        parts = urlsplit(self.path)
+        path = parts.path
+        api_version = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}.get("api-version")
+        entry = {"method": self.command, "path": path, "status": status, "api_version": api_version}
         with self.state.lock:
             if not path.startswith("/_standin/"):
                 self.state.requests.append(entry)
@@ -86,12 +99,15 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, reply: Reply) -> None:
-        data = b"" if reply.body is None else json.dumps(reply.body).encode()
+        body = reply.body
+        # The file data plane answers in XML (a str); ARM in JSON.
+        data = body.encode() if isinstance(body, str) else (b"" if body is None else json.dumps(body).encode())
         self.send_response(reply.status)
         headers = {"x-ms-request-id": str(uuid.uuid4()), "x-ms-correlation-request-id": str(uuid.uuid4()),
-                   "Cache-Control": "no-cache", **reply.headers}
+                   "Cache-Control": "no-cache"}
         if reply.body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
+        headers.update(reply.headers)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
@@ -122,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path.startswith("/_standin/"):
                 return self._send(self._admin(path, raw, query))
+            file_list = FILE_LIST.match(path)
+            if file_list and self.command == "GET" and query.get("comp") == "list":
+                return self._data_plane(file_list.groupdict(), path, parts.query)
             for method, pattern, name in AAD_ROUTES:
                 match = pattern.match(path)
                 if match and method == self.command:
@@ -138,7 +157,14 @@ class Handler(BaseHTTPRequestHandler):
                                    "The api-version query parameter (?api-version=) is required for all requests.")
                 with self.state.lock:
                     self.state.authenticate(self.headers.get("Authorization"))
-                    return self._send(getattr(self, "arm_" + name)(match.groupdict(), raw, query, api_version))
+                    args = match.groupdict()
+                    provider = "Microsoft.Network" if "/microsoft.network/" in path.lower() else "Microsoft.Storage"
+                    self.state.check_api_version(provider, api_version,
+                                                 self.state.location_of(args.get("sub"), args.get("rg"), args.get("account")),
+                                                 RESOURCE_TYPES.get(name, "virtualNetworks/subnets" if provider ==
+                                                                    "Microsoft.Network" else "storageAccounts"))
+                    reply = getattr(self, "arm_" + name)(args, raw, query, api_version)
+                    return self._send(self.state.render(reply, api_version))
             if any(p.match(path) for _m, p, _n in ARM_ROUTES):
                 raise ArmError(405, "MethodNotAllowed",
                                f"The requested resource does not support http method '{self.command}'.")
@@ -173,8 +199,11 @@ class Handler(BaseHTTPRequestHandler):
     def arm_poll_network(self, a, _raw, _q, _v):
         return self.state.poll_network_operation(a["sub"], a["op"])
 
-    def arm_list_keys(self, a, _raw, _q, _v):
-        return self.state.list_keys(a["sub"], a["rg"], a["account"])
+    def arm_list_keys(self, a, _raw, q, _v):
+        return self.state.list_keys(a["sub"], a["rg"], a["account"], q.get("$expand"))
+
+    def arm_file_usage(self, a, _raw, _q, _v):
+        return self.state.file_service_usage(a["sub"], a["rg"], a["account"])
 
     def arm_get_account(self, a, _raw, _q, _v):
         return self.state.get_account(a["sub"], a["rg"], a["account"])
@@ -182,8 +211,8 @@ class Handler(BaseHTTPRequestHandler):
     def arm_put_account(self, a, raw, _q, v):
         return self.state.put_account(a["sub"], a["rg"], a["account"], self._json(raw), v)
 
-    def arm_patch_account(self, a, raw, _q, _v):
-        return self.state.patch_account(a["sub"], a["rg"], a["account"], self._json(raw))
+    def arm_patch_account(self, a, raw, _q, v):
+        return self.state.patch_account(a["sub"], a["rg"], a["account"], self._json(raw), v)
 
     def arm_delete_account(self, a, _raw, _q, _v):
         return self.state.delete_account(a["sub"], a["rg"], a["account"])
@@ -206,6 +235,19 @@ class Handler(BaseHTTPRequestHandler):
     def arm_put_subnet(self, a, raw, _q, v):
         return self.state.put_subnet(a["sub"], a["rg"], a["vnet"], a["subnet"], self._json(raw), v)
 
+    # ------------------------------------------------------------ file data plane
+    def _data_plane(self, args: dict, path: str, raw_query: str) -> None:
+        query = {k: ",".join(sorted(v)) for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
+        try:
+            with self.state.lock:
+                reply = self.state.list_share_root(args["account"], args["share"], self.command, dict(self.headers),
+                                                   query, path, self.client_address[0])
+        except ArmError as exc:
+            body = (f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{exc.code}</Code><Message>{exc.message}'
+                    f"</Message></Error>")
+            reply = Reply(exc.status, body, {"Content-Type": "application/xml", "x-ms-error-code": exc.code})
+        self._send(reply)
+
     # ------------------------------------------------------------ test-only administration
     def _admin(self, path: str, raw: bytes, _query: dict) -> Reply:
         state = self.state
@@ -222,6 +264,9 @@ class Handler(BaseHTTPRequestHandler):
                 return Reply(200, state.add_virtual_network(body))
             if key == ("POST", "/_standin/share-usage"):
                 state.set_share_usage(body["resource_group"], body["account"], body["share"], body["bytes"])
+                return Reply(200, {"ok": True})
+            if key == ("POST", "/_standin/share-files"):
+                state.set_share_files(body["resource_group"], body["account"], body["share"], body["files"])
                 return Reply(200, {"ok": True})
             if key == ("POST", "/_standin/taken-names"):
                 state.take_name(body["name"])

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
+import hashlib
+import hmac
 import ipaddress
 import re
 import secrets
@@ -18,6 +20,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import unquote
+from xml.sax.saxutils import escape
 
 ACCOUNT_NAME_RE = re.compile(r"^[a-z0-9]{3,24}$")
 SHARE_NAME_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -27,8 +31,25 @@ SUBNET_ID_RE = re.compile(
 )
 KINDS = {"storage": "Storage", "storagev2": "StorageV2", "filestorage": "FileStorage",
          "blobstorage": "BlobStorage", "blockblobstorage": "BlockBlobStorage"}
+# SkuName and Tier of common.json (2025-06-01): the V2 names are the Files provisioned v2 billing model,
+# FileStorage accounts only (StandardV2 = HDD, SMB only; PremiumV2 = SSD, SMB and NFS).
 SKUS = {s.lower(): s for s in ("Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS", "Standard_GZRS",
-                               "Standard_RAGZRS", "Premium_LRS", "Premium_ZRS")}
+                               "Standard_RAGZRS", "Premium_LRS", "Premium_ZRS", "StandardV2_LRS", "StandardV2_GRS",
+                               "StandardV2_ZRS", "StandardV2_GZRS", "PremiumV2_LRS", "PremiumV2_ZRS")}
+# The stable Microsoft.Storage api-versions public Azure lists as supported (previews left out). A stand-in
+# configured with "api_versions" serves only those, like Azure Stack Hub (2020-09-01-hybrid: 2019-06-01).
+STORAGE_API_VERSIONS = (
+    "2015-06-15", "2016-01-01", "2016-05-01", "2016-12-01", "2017-06-01", "2017-10-01", "2018-02-01", "2018-07-01",
+    "2018-11-01", "2019-04-01", "2019-06-01", "2021-01-01", "2021-02-01", "2021-04-01", "2021-06-01", "2021-08-01",
+    "2021-09-01", "2022-05-01", "2022-09-01", "2023-01-01", "2023-04-01", "2023-05-01", "2024-01-01", "2025-01-01",
+    "2025-06-01",
+)
+# First stable api-version whose schema has the property (older versions neither return nor take it).
+SINCE = {"resourceAccessRules": "2021-01-01", "ipv6Rules": "2025-01-01", "v2": "2024-01-01"}
+# Files provisioned v2 share limits as FileServices_GetServiceUsage reports them (example of 2025-06-01).
+V2_SHARE_LIMITS = {"minProvisionedStorageGiB": 32, "maxProvisionedStorageGiB": 262144,
+                   "minProvisionedIOPS": 3000, "maxProvisionedIOPS": 102400,
+                   "minProvisionedBandwidthMiBPerSec": 125, "maxProvisionedBandwidthMiBPerSec": 10340}
 BYPASS = {b.lower(): b for b in ("AzureServices", "Logging", "Metrics", "None")}
 SHARE_TIERS = {"transactionoptimized": "TransactionOptimized", "hot": "Hot", "cool": "Cool", "premium": "Premium"}
 ROOT_SQUASH = {"norootsquash": "NoRootSquash", "rootsquash": "RootSquash", "allsquash": "AllSquash"}
@@ -70,6 +91,32 @@ def storage_key() -> str:
     return base64.b64encode(secrets.token_bytes(64)).decode()
 
 
+def shared_key_signature(account: str, key: str, method: str, headers: dict, path: str, query: dict) -> str:
+    """Shared Key signature of a FileREST request (string-to-sign of service version 2015-02-21 and later)."""
+    lower = {k.lower(): str(v).strip() for k, v in headers.items()}
+    length = lower.get("content-length", "")
+    standard = [method.upper(), lower.get("content-encoding", ""), lower.get("content-language", ""),
+                "" if length == "0" else length, lower.get("content-md5", ""), lower.get("content-type", ""),
+                lower.get("date", ""), lower.get("if-modified-since", ""), lower.get("if-match", ""),
+                lower.get("if-none-match", ""), lower.get("if-unmodified-since", ""), lower.get("range", "")]
+    ms_headers = "".join(f"{k}:{lower[k]}\n" for k in sorted(lower) if k.startswith("x-ms-"))
+    resource = f"/{account}{unquote(path)}" + "".join(
+        f"\n{k.lower()}:{query[k]}" for k in sorted(query, key=str.lower))
+    to_sign = "\n".join(standard) + "\n" + ms_headers + resource
+    digest = hmac.new(base64.b64decode(key), to_sign.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_shared_key(account: str, keys: list[str], method: str, headers: dict, path: str, query: dict) -> bool:
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scheme, _sep, credential = auth.partition(" ")
+    name, _sep, signature = credential.partition(":")
+    if scheme != "SharedKey" or name != account:
+        return False
+    return any(hmac.compare_digest(signature, shared_key_signature(account, key, method, headers, path, query))
+               for key in keys)
+
+
 class ArmState:
     """Subscriptions, resource groups, storage accounts, shares, subnets, tokens and operations."""
 
@@ -84,6 +131,8 @@ class ArmState:
         self.lro_polls = int(config.get("lro_polls", 2))
         self.retry_after = int(config.get("retry_after", 1))
         self.token_lifetime = int(config.get("token_lifetime", 3600))
+        # provider -> api-versions served; a provider that is not listed accepts any api-version.
+        self.api_versions = config.get("api_versions") or {"Microsoft.Storage": list(STORAGE_API_VERSIONS)}
         self.tokens: dict[str, dict] = {}
         self.issued_keys: list[str] = []
         self.reset()
@@ -138,6 +187,13 @@ class ArmState:
         if not record or record["rg"].lower() != resource_group.lower() or share.lower() not in record["shares"]:
             raise ArmError(404, "ShareNotFound", f"share {account}/{share} does not exist in the stand-in")
         record["shares"][share.lower()]["usage"] = int(usage)
+
+    def set_share_files(self, resource_group: str, account: str, share: str, files: list[str]) -> None:
+        """Files in the root of a share as the data plane lists them (independent of the usage figure)."""
+        record = self.accounts.get(account.lower())
+        if not record or record["rg"].lower() != resource_group.lower() or share.lower() not in record["shares"]:
+            raise ArmError(404, "ShareNotFound", f"share {account}/{share} does not exist in the stand-in")
+        record["shares"][share.lower()]["files"] = [str(f) for f in files]
 
     def take_name(self, name: str) -> None:
         """Pretend another tenant owns this storage account name."""
@@ -220,6 +276,37 @@ class ArmState:
                            f"The access token has been obtained for wrong audience or resource '{scope}'. It should "
                            f"exactly match with one of the allowed audiences '{self.audience}'.", challenge)
 
+    # ------------------------------------------------------------------ api-versions
+    def location_of(self, sub: str, rg: str | None, account: str | None) -> str:
+        record = self.accounts.get((account or "").lower())
+        if record is not None:
+            return record["json"]["location"]
+        group = self.resource_groups.get(((sub or "").lower(), (rg or "").lower()))
+        return group["location"] if group else "global"
+
+    def check_api_version(self, provider: str, api_version: str, location: str, resource_type: str) -> None:
+        """ARM's answer to an api-version the resource provider does not serve."""
+        served = self.api_versions.get(provider)
+        if served is None or api_version in served:
+            return
+        locations = sorted({g["location"] for g in self.resource_groups.values()} | {location} - {"global"})
+        raise ArmError(400, "NoRegisteredProviderFound",
+                       f"No registered resource provider found for location '{location}' and API version "
+                       f"'{api_version}' for type '{resource_type}'. The supported api-versions are "
+                       f"'{', '.join(sorted(served, reverse=True))}'. The supported locations are "
+                       f"'{', '.join(locations)}'.")
+
+    @staticmethod
+    def render(reply: Reply, api_version: str) -> Reply:
+        """The response as the schema of ``api_version`` has it (properties it does not know are left out)."""
+        body = reply.body
+        if isinstance(body, dict) and body.get("type") == "Microsoft.Storage/storageAccounts":
+            acls = (body.get("properties") or {}).get("networkAcls") or {}
+            for key in ("resourceAccessRules", "ipv6Rules"):
+                if api_version < SINCE[key]:
+                    acls.pop(key, None)
+        return reply
+
     # ------------------------------------------------------------------ lookups
     def subscription(self, sub: str) -> str:
         if sub.lower() not in self.subscriptions:
@@ -276,7 +363,8 @@ class ArmState:
         return Reply(200, copy.deepcopy(self._account(sub, rg, name)["json"]))
 
     def _validate_network_acls(self, sub: str, acls: dict) -> dict:
-        out = {"bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [], "defaultAction": "Allow"}
+        out = {"bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [], "defaultAction": "Allow",
+               "resourceAccessRules": [], "ipv6Rules": []}
         if not acls:
             return out
         action = str(acls.get("defaultAction", "")).lower()
@@ -289,17 +377,25 @@ class ArmState:
             raise ArmError(400, "InvalidValuesForRequestParameters",
                            "Values for request parameters are invalid: networkAcls.bypass.")
         out["bypass"] = ", ".join(BYPASS[b.lower()] for b in bypass) or "None"
-        for rule in acls.get("ipRules") or []:
-            value = str(rule.get("value", ""))
-            try:
-                net = ipaddress.ip_network(value, strict=True)
-            except ValueError:
-                net = None
-            if net is None or ("/" in value and net.prefixlen >= 31 and net.version == 4):
+        for key, version in (("ipRules", 4), ("ipv6Rules", 6)):
+            for rule in acls.get(key) or []:
+                value = str(rule.get("value", ""))
+                try:
+                    net = ipaddress.ip_network(value, strict=True)
+                except ValueError:
+                    net = None
+                if (net is None or net.version != version
+                        or ("/" in value and net.prefixlen >= 31 and net.version == 4)):
+                    raise ArmError(400, "InvalidValuesForRequestParameters",
+                                   f"Values for request parameters are invalid: networkAcls.{key}[*].value. "
+                                   "For more information, see - https://aka.ms/storagenetworkruleset")
+                out[key].append({"value": value, "action": "Allow"})
+        for rule in acls.get("resourceAccessRules") or []:
+            if not (isinstance(rule, dict) and isinstance(rule.get("tenantId"), str)
+                    and str(rule.get("resourceId", "")).lower().startswith("/subscriptions/")):
                 raise ArmError(400, "InvalidValuesForRequestParameters",
-                               "Values for request parameters are invalid: networkAcls.ipRules[*].value. "
-                               "For more information, see - https://aka.ms/storagenetworkruleset")
-            out["ipRules"].append({"value": value, "action": "Allow"})
+                               "Values for request parameters are invalid: networkAcls.resourceAccessRules.")
+            out["resourceAccessRules"].append({"tenantId": rule["tenantId"], "resourceId": rule["resourceId"]})
         missing, no_endpoint = [], {}
         for rule in acls.get("virtualNetworkRules") or []:
             rid = str(rule.get("id", ""))
@@ -331,7 +427,7 @@ class ArmState:
                            "subnets..")
         return out
 
-    def _apply_properties(self, sub: str, props: dict, given: dict) -> None:
+    def _apply_properties(self, sub: str, props: dict, given: dict, api_version: str = "9999-12-31") -> None:
         for key in ("supportsHttpsTrafficOnly", "allowBlobPublicAccess", "allowSharedKeyAccess"):
             if key in given:
                 if not isinstance(given[key], bool):
@@ -352,17 +448,28 @@ class ArmState:
         if "largeFileSharesState" in given:
             props["largeFileSharesState"] = given["largeFileSharesState"]
         if "networkAcls" in given:
-            props["networkAcls"] = self._validate_network_acls(sub, given["networkAcls"])
+            # networkAcls is replaced whole; lists the request's api-version does not know are kept as they are.
+            acls = dict(given["networkAcls"] or {})
+            stored = props.get("networkAcls") or {}
+            unknown = [key for key in ("resourceAccessRules", "ipv6Rules") if api_version < SINCE[key]]
+            for key in unknown:
+                acls.pop(key, None)
+            validated = self._validate_network_acls(sub, acls)
+            for key in unknown:
+                validated[key] = copy.deepcopy(stored.get(key) or [])
+            props["networkAcls"] = validated
 
-    def _sku(self, body: dict, kind: str) -> dict:
+    def _sku(self, body: dict, kind: str, api_version: str = "9999-12-31") -> dict:
         name = str((body.get("sku") or {}).get("name") or "")
-        if name.lower() not in SKUS:
+        v2 = "v2_" in name.lower()
+        if name.lower() not in SKUS or (v2 and api_version < SINCE["v2"]):
             raise ArmError(400, "InvalidRequestPropertyValue", f"The value '{name}' is not allowed for property sku.name.")
         name = SKUS[name.lower()]
-        if kind in ("FileStorage", "BlockBlobStorage") and not name.startswith("Premium_"):
+        allowed = {"FileStorage": ("Premium_", "PremiumV2_", "StandardV2_"), "BlockBlobStorage": ("Premium_",)}
+        if (kind in allowed and not name.startswith(allowed[kind])) or (v2 and kind != "FileStorage"):
             raise ArmError(400, "InvalidRequestPropertyValue",
                            f"The value '{name}' is not allowed for property sku.name with kind {kind}.")
-        return {"name": name, "tier": name.split("_")[0]}
+        return {"name": name, "tier": "Premium" if name.startswith("Premium") else "Standard"}
 
     def put_account(self, sub: str, rg: str, name: str, body: dict, api_version: str) -> Reply:
         group = self.resource_group(sub, rg)
@@ -384,7 +491,7 @@ class ArmState:
         if kind is None:
             raise ArmError(400, "InvalidRequestPropertyValue",
                            f"The value '{body.get('kind')}' is not allowed for property kind.")
-        sku = self._sku(body, kind)
+        sku = self._sku(body, kind, api_version)
         given = body.get("properties") or {}
         if existing:
             # ARM: a PUT on an existing account updates it, synchronously.
@@ -397,7 +504,7 @@ class ArmState:
             if kind != current["kind"]:
                 raise ArmError(409, "InvalidRequestPropertyValue",
                                f"The kind of account {name} cannot be changed from {current['kind']} to {kind}.")
-            self._apply_properties(sub, current["properties"], given)
+            self._apply_properties(sub, current["properties"], given, api_version)
             current["sku"] = sku
             if "tags" in body:
                 current["tags"] = dict(body.get("tags") or {})
@@ -414,7 +521,8 @@ class ArmState:
             "encryption": {"keySource": "Microsoft.Storage",
                            "services": {"file": {"enabled": True, "keyType": "Account"},
                                         "blob": {"enabled": True, "keyType": "Account"}}},
-            "primaryEndpoints": {"file": f"https://{name}.file.core.windows.net/"},
+            # The data plane of the stand-in (path style, like the storage emulators), not *.file.core.windows.net.
+            "primaryEndpoints": {"file": f"{self.base_url}/file/{name}/"},
         }
         if kind != "FileStorage":
             props["accessTier"] = "Hot"
@@ -423,10 +531,10 @@ class ArmState:
                 "queue": f"https://{name}.queue.core.windows.net/",
                 "table": f"https://{name}.table.core.windows.net/",
             })
-        self._apply_properties(sub, props, given)
+        self._apply_properties(sub, props, given, api_version)
         record = {"subscription": self.subscription(sub), "rg": group["name"], "shares": {},
-                  "keys": [storage_key(), storage_key()]}
-        self.issued_keys.extend(record["keys"])
+                  "keys": [storage_key(), storage_key()], "kerb_keys": [storage_key(), storage_key()]}
+        self.issued_keys.extend(record["keys"] + record["kerb_keys"])
         record["json"] = {"name": name, "type": "Microsoft.Storage/storageAccounts", "location": location,
                           "kind": kind, "sku": sku, "tags": dict(body.get("tags") or {}), "properties": props}
         record["json"]["id"] = self._account_id(record)
@@ -453,7 +561,7 @@ class ArmState:
         record["json"]["properties"]["provisioningState"] = "Succeeded"
         return Reply(200, copy.deepcopy(record["json"]))
 
-    def patch_account(self, sub: str, rg: str, name: str, body: dict) -> Reply:
+    def patch_account(self, sub: str, rg: str, name: str, body: dict, api_version: str = "9999-12-31") -> Reply:
         record = self._account(sub, rg, name)
         current = record["json"]
         if "kind" in body and body["kind"] != current["kind"]:
@@ -462,7 +570,7 @@ class ArmState:
                                f"The kind of account {name} cannot be changed from {current['kind']} to {body['kind']}.")
             current["kind"] = "StorageV2"
         if "sku" in body:
-            sku = self._sku(body, current["kind"])
+            sku = self._sku(body, current["kind"], api_version)
             if sku["tier"] != current["sku"]["tier"]:
                 raise ArmError(400, "InvalidRequestPropertyValue",
                                f"The SKU of account {name} cannot be changed from {current['sku']['name']} to "
@@ -470,7 +578,7 @@ class ArmState:
             current["sku"] = sku
         if "tags" in body:
             current["tags"] = dict(body.get("tags") or {})
-        self._apply_properties(sub, current["properties"], body.get("properties") or {})
+        self._apply_properties(sub, current["properties"], body.get("properties") or {}, api_version)
         return Reply(200, copy.deepcopy(current))
 
     def delete_account(self, sub: str, rg: str, name: str) -> Reply:
@@ -481,13 +589,17 @@ class ArmState:
         del self.accounts[name.lower()]
         return Reply(200)
 
-    def list_keys(self, sub: str, rg: str, name: str) -> Reply:
+    def list_keys(self, sub: str, rg: str, name: str, expand: str | None = None) -> Reply:
+        """StorageAccountKey of storage.json: permissions Read|Full; $expand=kerb adds the Kerberos keys
+        (ARM returns those only for accounts with identity-based SMB authentication; the stand-in always does)."""
         record = self._account(sub, rg, name)
         created = record["json"]["properties"]["creationTime"]
-        return Reply(200, {"keys": [
-            {"keyName": f"key{i + 1}", "value": value, "permissions": "FULL", "creationTime": created}
-            for i, value in enumerate(record["keys"])
-        ]})
+        keys = [{"keyName": f"key{i + 1}", "value": value, "permissions": "Full", "creationTime": created}
+                for i, value in enumerate(record["keys"])]
+        if (expand or "").lower() == "kerb":
+            keys += [{"keyName": f"kerb{i + 1}", "value": value, "permissions": "Full", "creationTime": created}
+                     for i, value in enumerate(record["kerb_keys"])]
+        return Reply(200, {"keys": keys})
 
     # ------------------------------------------------------------------ file shares
     def _share_parent(self, sub: str, rg: str, account: str, verb: str) -> dict:
@@ -499,6 +611,11 @@ class ArmState:
                            f"Failed to perform '{verb}' on resource(s) of type 'storageAccounts/fileServices/shares', "
                            f"because the parent resource '{parent}' could not be found.")
         return record
+
+    @staticmethod
+    def _v2(record: dict) -> bool:
+        """Files provisioned v2 account (StandardV2_*/PremiumV2_*): provisioned size, IOPS and bandwidth per share."""
+        return "v2_" in record["json"]["sku"]["name"].lower()
 
     def _share_json(self, record: dict, share: dict, stats: bool) -> dict:
         out = {
@@ -514,52 +631,73 @@ class ArmState:
 
     def _share_not_found(self) -> ArmError:
         return ArmError(404, "ShareNotFound",
-                        f"The specified share does not exist.\nRequestId:{uuid.uuid4()}\nTime:{now_iso()}")
+                        f"The specified share does not exist.\\nRequestId:{uuid.uuid4()}\\nTime:{now_iso()}")
 
     def _check_share_properties(self, record: dict, props: dict) -> None:
         account = record["json"]
         premium = account["sku"]["tier"] == "Premium"
+        v2 = self._v2(record)
         bad_header = ArmError(400, "InvalidHeaderValue",
-                              "The value for one of the HTTP headers is not in the correct format.\n"
-                              f"RequestId:{uuid.uuid4()}\nTime:{now_iso()}")
+                              "The value for one of the HTTP headers is not in the correct format.\\n"
+                              f"RequestId:{uuid.uuid4()}\\nTime:{now_iso()}")
         protocol = props.get("enabledProtocols", "SMB")
         if protocol == "NFS" and not (premium and account["kind"] == "FileStorage"):
             raise ArmError(400, "FeatureNotSupportedForAccount", "NfsFileShares is not supported for the account.")
         quota = props.get("shareQuota")
-        large = account["properties"].get("largeFileSharesState") == "Enabled"
-        limit = 102400 if premium or large else 5120
-        if not isinstance(quota, int) or quota < (100 if premium else 1) or quota > limit:
+        if v2:
+            low, high = V2_SHARE_LIMITS["minProvisionedStorageGiB"], V2_SHARE_LIMITS["maxProvisionedStorageGiB"]
+        else:
+            large = account["properties"].get("largeFileSharesState") == "Enabled"
+            low, high = (100 if premium else 1), (102400 if premium or large else 5120)
+        if not isinstance(quota, int) or not low <= quota <= high:
             raise bad_header
         tier = props.get("accessTier")
-        if tier is not None and (tier == "Premium") != premium:
+        if tier is not None and (v2 or (tier == "Premium") != premium):
             raise bad_header
+
+    def _v2_provisioning(self, props: dict, given: dict) -> None:
+        """IOPS and bandwidth of a provisioned v2 share: given, else the recommendation for its size."""
+        quota = props["shareQuota"]
+        props["provisionedIops"] = int(given.get("provisionedIops") or props.get("provisionedIops") or 3000 + quota)
+        props["provisionedBandwidthMibps"] = int(given.get("provisionedBandwidthMibps")
+                                                 or props.get("provisionedBandwidthMibps") or 125 + quota // 10)
+        props["includedBurstIops"] = max(10000, 3 * props["provisionedIops"])
+        props["maxBurstCreditsForIops"] = props["includedBurstIops"] * 3600 - props["provisionedIops"] * 3600
 
     def put_share(self, sub: str, rg: str, account: str, name: str, body: dict) -> Reply:
         record = self._share_parent(sub, rg, account, "write")
         if not SHARE_NAME_RE.match(name):
             raise ArmError(400, "InvalidResourceName", "The specifed resource name contains invalid characters.")
         if name.lower() in record["shares"]:
-            raise ArmError(409, "ShareAlreadyExists", "The specified share already exists.")
+            # file.json FileShares_Create: "200 OK -- The Share is already created"; the given properties apply.
+            return self.patch_share(sub, rg, account, name, body)
         given = (body or {}).get("properties") or {}
         premium = record["json"]["sku"]["tier"] == "Premium"
+        v2 = self._v2(record)
         props = {
             "shareQuota": given.get("shareQuota", 102400 if premium else 5120),
             "enabledProtocols": given.get("enabledProtocols", "SMB"),
-            "accessTier": given.get("accessTier") or ("Premium" if premium else "TransactionOptimized"),
             "metadata": dict(given.get("metadata") or {}),
             "lastModifiedTime": now_iso(),
             "leaseStatus": "unlocked",
             "leaseState": "available",
         }
+        if not v2:
+            props["accessTier"] = given.get("accessTier") or ("Premium" if premium else "TransactionOptimized")
+        elif "accessTier" in given:
+            props["accessTier"] = given["accessTier"]
         if props["enabledProtocols"] not in ("SMB", "NFS"):
             raise ArmError(400, "InvalidRequestPropertyValue",
                            f"The value '{props['enabledProtocols']}' is not allowed for property enabledProtocols.")
         if props["enabledProtocols"] == "NFS":
             props["rootSquash"] = ROOT_SQUASH.get(str(given.get("rootSquash", "NoRootSquash")).lower(), "NoRootSquash")
-        if props["accessTier"].lower() in SHARE_TIERS:
+        if str(props.get("accessTier", "")).lower() in SHARE_TIERS:
             props["accessTier"] = SHARE_TIERS[props["accessTier"].lower()]
         self._check_share_properties(record, props)
-        share = {"name": name, "etag": f'"0x{secrets.token_hex(8).upper()}"', "properties": props, "usage": 0}
+        if v2:
+            self._v2_provisioning(props, given)
+        share = {"name": name, "etag": f'"0x{secrets.token_hex(8).upper()}"', "properties": props, "usage": 0,
+                 "files": []}
         record["shares"][name.lower()] = share
         return Reply(201, self._share_json(record, share, stats=False))
 
@@ -586,6 +724,8 @@ class ArmState:
         if "rootSquash" in given and props["enabledProtocols"] == "NFS":
             props["rootSquash"] = ROOT_SQUASH.get(str(given["rootSquash"]).lower(), given["rootSquash"])
         self._check_share_properties(record, props)
+        if self._v2(record):
+            self._v2_provisioning(props, given)
         props["lastModifiedTime"] = now_iso()
         share["properties"] = props
         share["etag"] = f'"0x{secrets.token_hex(8).upper()}"'
@@ -596,6 +736,62 @@ class ArmState:
         if record["shares"].pop(name.lower(), None) is None:
             return Reply(204)
         return Reply(200)
+
+    def file_service_usage(self, sub: str, rg: str, account: str) -> Reply:
+        """FileServices_GetServiceUsage (Files provisioned v2 accounts), in the shape of its 2025-06-01 example."""
+        record = self._share_parent(sub, rg, account, "read")
+        if not self._v2(record):
+            raise ArmError(400, "FeatureNotSupportedForAccount",
+                           "File service usage is only available for Files provisioned v2 accounts.")
+        live = [s["properties"] for s in record["shares"].values()]
+        return Reply(200, {
+            "id": f"{self._account_id(record)}/fileServices/default/usages/default",
+            "name": "default",
+            "type": "Microsoft.Storage/storageAccounts/fileServices/usages",
+            "properties": {
+                "fileShareLimits": dict(V2_SHARE_LIMITS),
+                "storageAccountLimits": {"maxFileShares": 50, "maxProvisionedStorageGiB": 262144,
+                                         "maxProvisionedIOPS": 102400, "maxProvisionedBandwidthMiBPerSec": 10340},
+                "storageAccountUsage": {"liveShares": {
+                    "fileShareCount": len(live),
+                    "provisionedStorageGiB": sum(p["shareQuota"] for p in live),
+                    "provisionedIOPS": sum(p.get("provisionedIops", 0) for p in live),
+                    "provisionedBandwidthMiBPerSec": sum(p.get("provisionedBandwidthMibps", 0) for p in live),
+                }},
+            },
+        })
+
+    # ------------------------------------------------------------------ file data plane (FileREST, SharedKey)
+    def list_share_root(self, account: str, share: str, method: str, headers: dict, query: dict, path: str,
+                        client_ip: str) -> Reply:
+        """List Directories and Files of a share's root, for a SharedKey-signed request.
+
+        Answers in the data plane's XML; errors are the data plane's codes (403 AuthenticationFailed for a bad
+        signature, 403 AuthorizationFailure when the account firewall does not let the client in, 404
+        ShareNotFound).  Only this one operation is modelled.
+        """
+        record = self.accounts.get(account.lower())
+        if record is None:
+            raise ArmError(404, "ResourceNotFound", "The specified resource does not exist.")
+        if not verify_shared_key(account, record["keys"], method, headers, path, query):
+            raise ArmError(403, "AuthenticationFailed",
+                           "Server failed to authenticate the request. Make sure the value of Authorization header "
+                           "is formed correctly including the signature.")
+        acls = record["json"]["properties"].get("networkAcls") or {}
+        if acls.get("defaultAction") == "Deny" and not any(
+                ipaddress.ip_address(client_ip) in ipaddress.ip_network(r["value"]) for r in acls.get("ipRules") or []):
+            raise ArmError(403, "AuthorizationFailure", "This request is not authorized to perform this operation.")
+        item = record["shares"].get(share.lower())
+        if item is None:
+            raise ArmError(404, "ShareNotFound", "The specified share does not exist.")
+        if item["properties"].get("enabledProtocols") == "NFS":
+            raise ArmError(400, "FeatureNotSupportedForAccount", "The FileREST API does not serve NFS shares.")
+        entries = "".join(f"<File><Name>{escape(n)}</Name><Properties><Content-Length>0</Content-Length>"
+                          f"</Properties></File>" for n in item.get("files") or [])
+        xml = (f'<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="{self.base_url}/file/'
+               f'{account}/" ShareName="{escape(share)}" DirectoryPath=""><Entries>{entries}</Entries>'
+               f"<NextMarker /></EnumerationResults>")
+        return Reply(200, xml, {"Content-Type": "application/xml", "x-ms-version": headers.get("x-ms-version", "")})
 
     # ------------------------------------------------------------------ subnets (Microsoft.Network)
     @staticmethod

@@ -123,3 +123,28 @@ def test_azure_wrong_input_fails_while_validating(standin, subnet_id, env, overr
     assert variable in message
     others = {"storage_account", "stan_replicas", "protocol", "resource_group", "location"} - {variable}
     assert not [name for name in others if name in message], message  # names only what is wrong
+
+
+SMB_ACCOUNT = "nsfte2esmb"
+SMB_NAMESPACE = "e2e-azure-smb"
+
+
+def test_azure_playbook_with_smb_at_vvv_never_shows_the_account_key(standin, subnet_id, csi_driver, env, kube):
+    """The account task has no no_log any more (its failures are readable); the key task alone hides its result."""
+    import base64
+
+    extra = {**base_vars(subnet_id), "storage_account": SMB_ACCOUNT, "k8s_namespace": SMB_NAMESPACE, "protocol": "smb"}
+    result = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=extra, env=env, args=["-vvv"])
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    keys = standin.issued_keys()
+    assert keys, "the stand-in issued no keys: the test would prove nothing"
+    secrets = client.CoreV1Api(kube).list_namespaced_secret(SMB_NAMESPACE, label_selector=MANAGED).items
+    stored = {base64.b64decode(s.data["azurestorageaccountkey"]).decode() for s in secrets if s.data and
+              "azurestorageaccountkey" in s.data}
+    assert stored and stored <= set(keys), "the key did not reach the Secret"
+    for key in keys:
+        for form in (key, base64.b64encode(key.encode()).decode()):
+            assert form not in result.stdout and form not in result.stderr, "an account key appeared in the -vvv output"
+    teardown = run_playbook(PLAYBOOKS / "azure_teardown.yml", env=env, extra_vars={
+        "resource_group": RG, "storage_account": SMB_ACCOUNT, "k8s_namespace": SMB_NAMESPACE, "delete_data": True})
+    assert teardown.rc == 0, teardown.stdout[-4000:]

@@ -6,6 +6,7 @@ codes surface as the SDK raises them.
 
 from __future__ import annotations
 
+import base64
 import json
 import ssl
 import urllib.error
@@ -36,7 +37,11 @@ def credential(server, secret=None):
     )
 
 
+PINNED = "2025-06-01"  # the Microsoft.Storage api-version the collection's modules pin by default
+
+
 def storage(server, **kwargs):
+    kwargs.setdefault("api_version", PINNED)
     return StorageManagementClient(
         credential(server),
         kwargs.pop("subscription_id", server.subscription_id),
@@ -165,11 +170,24 @@ def test_subnet_put_poller_follows_azure_async_operation(standin):  # noqa: F811
     assert statuses == [200, 200, 200]  # InProgress, InProgress, Succeeded
 
 
-def test_any_api_version_is_accepted(standin):  # noqa: F811
+def test_served_api_versions_are_accepted(standin):  # noqa: F811
     name = unique_name("api")
     create_account(storage(standin.server), name)
-    for version in ("2019-06-01", "2099-12-31-preview"):
+    for version in ("2019-06-01", "2023-01-01", PINNED):
         assert storage(standin.server, api_version=version).storage_accounts.get_properties(RESOURCE_GROUP, name).name == name
+
+
+def test_api_version_not_served_is_refused_with_no_registered_provider_found(standin):  # noqa: F811
+    """ARM's answer when the resource provider does not serve the version (the SDK default moves ahead of clouds)."""
+    name = unique_name("api")
+    create_account(storage(standin.server), name)
+    for version in ("2026-09-01", "2099-12-31-preview"):
+        with pytest.raises(HttpResponseError) as info:
+            storage(standin.server, api_version=version).storage_accounts.get_properties(RESOURCE_GROUP, name)
+        assert info.value.status_code == 400
+        assert info.value.error.code == "NoRegisteredProviderFound"
+        assert f"API version '{version}' for type 'storageAccounts'" in info.value.error.message
+        assert "2025-06-01, 2025-01-01" in info.value.error.message
 
 
 def test_missing_api_version_is_refused_with_arm_code(standin):  # noqa: F811
@@ -266,10 +284,17 @@ def test_share_errors_surface_as_sdk_exceptions(standin):  # noqa: F811
     with pytest.raises(ResourceNotFoundError) as missing:
         client.file_shares.get(RESOURCE_GROUP, name, "nosuchshare")
     assert missing.value.error.code == "ShareNotFound"
+
+
+def test_share_put_on_an_existing_share_answers_200_and_applies_it(standin):  # noqa: F811
+    """file.json FileShares_Create: 201 creates, 200 "The Share is already created"."""
+    client = storage(standin.server)
+    name = unique_name("shr")
+    create_account(client, name)
     client.file_shares.create(RESOURCE_GROUP, name, "share", {"properties": {"shareQuota": 100}})
-    with pytest.raises(ResourceExistsError) as exists:
-        client.file_shares.create(RESOURCE_GROUP, name, "share", {"properties": {"shareQuota": 100}})
-    assert exists.value.error.code == "ShareAlreadyExists"
+    again = client.file_shares.create(RESOURCE_GROUP, name, "share", {"properties": {"shareQuota": 200}})
+    assert again.share_quota == 200
+    assert [r["status"] for r in standin.server.requests() if r["method"] == "PUT" and "/shares/" in r["path"]] == [201, 200]
 
 
 # ---------------------------------------------------------------- share usage, keys, delete
@@ -285,14 +310,126 @@ def test_share_usage_is_reported_with_expand_stats_only(standin):  # noqa: F811
     assert client.file_shares.get(RESOURCE_GROUP, name, "data").share_usage_bytes is None
 
 
-def test_list_keys_returns_the_two_keys_the_standin_issued(standin):  # noqa: F811
+def test_list_keys_returns_the_two_keys_with_full_permission(standin):  # noqa: F811
     client = storage(standin.server)
     name = unique_name("key")
     create_account(client, name)
     # The result model is a MutableMapping, so its "keys" field is read by item, not attribute.
-    keys = client.storage_accounts.list_keys(RESOURCE_GROUP, name)["keys"]
+    keys = client.storage_accounts.list_keys(RESOURCE_GROUP, name, expand=None)["keys"]
     assert [k["keyName"] for k in keys] == ["key1", "key2"]
+    assert [k["permissions"] for k in keys] == ["Full", "Full"]  # KeyPermission of storage.json: Read | Full
     assert {k["value"] for k in keys} <= set(standin.server.issued_keys())
+
+
+def test_list_keys_with_expand_kerb_adds_the_kerberos_keys(standin):  # noqa: F811
+    client = storage(standin.server)
+    name = unique_name("krb")
+    create_account(client, name)
+    keys = client.storage_accounts.list_keys(RESOURCE_GROUP, name)["keys"]  # the SDK sends $expand=kerb by default
+    assert [k["keyName"] for k in keys] == ["key1", "key2", "kerb1", "kerb2"]
+    assert {k["value"] for k in keys} <= set(standin.server.issued_keys())
+
+
+# ---------------------------------------------------------------- networkAcls lists, V2 SKUs, data plane
+
+
+SYNAPSE = "/subscriptions/a7e99807-abbf-4642-bdec-2c809a96a8bc/resourceGroups/res9407/providers/Microsoft.Synapse/workspaces/ws1"
+
+
+def acls_body(**extra):
+    return {"properties": {"networkAcls": {"defaultAction": "Deny", **extra}}}
+
+
+def test_network_acls_keep_resource_access_and_ipv6_rules(standin):  # noqa: F811
+    client = storage(standin.server)
+    name = unique_name("acl")
+    create_account(client, name)
+    rules = {"resourceAccessRules": [{"tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "resourceId": SYNAPSE}],
+             "ipv6Rules": [{"value": "2001:db8:85a3::/64", "action": "Allow"}]}
+    client.storage_accounts.update(RESOURCE_GROUP, name, acls_body(**rules))
+    acls = client.storage_accounts.get_properties(RESOURCE_GROUP, name).properties.network_rule_set
+    assert [r.resource_id for r in acls.resource_access_rules] == [SYNAPSE]
+    assert [r.ip_address_or_range for r in acls.ipv6_rules] == ["2001:db8:85a3::/64"]
+    # networkAcls is replaced whole: a PATCH without the lists removes them.
+    client.storage_accounts.update(RESOURCE_GROUP, name, acls_body(ipRules=[{"value": "203.0.113.10"}]))
+    acls = client.storage_accounts.get_properties(RESOURCE_GROUP, name).properties.network_rule_set
+    assert not acls.resource_access_rules and not acls.ipv6_rules
+
+
+def test_ipv6_value_in_ip_rules_is_refused(standin):  # noqa: F811
+    client = storage(standin.server)
+    name = unique_name("ip6")
+    create_account(client, name)
+    with pytest.raises(HttpResponseError) as info:
+        client.storage_accounts.update(RESOURCE_GROUP, name, acls_body(ipRules=[{"value": "2001:db8::/64"}]))
+    assert info.value.error.code == "InvalidValuesForRequestParameters"
+
+
+def test_older_api_version_neither_shows_nor_drops_lists_it_does_not_know(standin):  # noqa: F811
+    client = storage(standin.server)
+    name = unique_name("old")
+    create_account(client, name)
+    client.storage_accounts.update(RESOURCE_GROUP, name, acls_body(ipv6Rules=[{"value": "2001:db8::/64"}]))
+    old = storage(standin.server, api_version="2019-06-01")
+    old.storage_accounts.update(RESOURCE_GROUP, name, acls_body(ipRules=[{"value": "203.0.113.10"}]))
+    seen_old = old.storage_accounts.get_properties(RESOURCE_GROUP, name, cls=lambda r, _d, _h: r.http_response.json())
+    assert "ipv6Rules" not in seen_old["properties"]["networkAcls"]
+    acls = client.storage_accounts.get_properties(RESOURCE_GROUP, name).properties.network_rule_set
+    assert [r.ip_address_or_range for r in acls.ipv6_rules] == ["2001:db8::/64"]
+    assert [r.ip_address_or_range for r in acls.ip_rules] == ["203.0.113.10"]
+
+
+def test_v2_skus_are_file_storage_with_the_tier_of_their_name(standin):  # noqa: F811
+    client = storage(standin.server)
+    premium, standard = unique_name("pv2"), unique_name("sv2")
+    create_account(client, premium, {**FILE_STORAGE, "sku": {"name": "PremiumV2_LRS"}})
+    create_account(client, standard, {**FILE_STORAGE, "sku": {"name": "StandardV2_GRS"}})
+    assert client.storage_accounts.get_properties(RESOURCE_GROUP, premium).sku.tier == "Premium"
+    assert client.storage_accounts.get_properties(RESOURCE_GROUP, standard).sku.tier == "Standard"
+    with pytest.raises(HttpResponseError):
+        create_account(client, unique_name("bad"), {**STANDARD, "sku": {"name": "StandardV2_LRS"}})
+    with pytest.raises(HttpResponseError):  # not in the schema before 2024-01-01
+        create_account(storage(standin.server, api_version="2023-05-01"), unique_name("old"),
+                       {**FILE_STORAGE, "sku": {"name": "PremiumV2_LRS"}})
+
+
+def test_provisioned_v2_share_takes_no_access_tier_and_reports_its_provisioning(standin):  # noqa: F811
+    client = storage(standin.server)
+    name = unique_name("pv2")
+    create_account(client, name, {**FILE_STORAGE, "sku": {"name": "PremiumV2_LRS"}})
+    share = client.file_shares.create(RESOURCE_GROUP, name, "nfs", {"properties": {"shareQuota": 32, "enabledProtocols": "NFS"}})
+    assert share.access_tier is None and share.provisioned_iops >= 3000 and share.provisioned_bandwidth_mibps >= 125
+    with pytest.raises(HttpResponseError):
+        client.file_shares.create(RESOURCE_GROUP, name, "tiered", {"properties": {"shareQuota": 32, "accessTier": "Premium"}})
+    usage = client.file_services.get_service_usage(RESOURCE_GROUP, name)
+    assert usage.properties.file_share_limits.min_provisioned_storage_gi_b == 32
+    assert usage.properties.file_share_limits.max_provisioned_storage_gi_b == 262144
+
+
+def share_client(server, account, share, key):
+    from azure.storage.fileshare import ShareClient
+
+    return ShareClient(f"{server.url}/file/{account}", share, credential={"account_name": account, "account_key": key},
+                       connection_verify=str(server.ca_path))
+
+
+def test_data_plane_lists_a_share_root_for_the_official_sdk_signing_with_the_account_key(standin):  # noqa: F811
+    client = storage(standin.server)
+    name = unique_name("dpl")
+    create_account(client, name, STANDARD)
+    client.file_shares.create(RESOURCE_GROUP, name, "data", {"properties": {"shareQuota": 10}})
+    key = client.storage_accounts.list_keys(RESOURCE_GROUP, name, expand=None)["keys"][0]["value"]
+    assert list(share_client(standin.server, name, "data", key).list_directories_and_files()) == []
+    standin.server.set_share_files(RESOURCE_GROUP, name, "data", ["orders.dat"])
+    assert [f["name"] for f in share_client(standin.server, name, "data", key).list_directories_and_files()] == ["orders.dat"]
+    wrong = base64.b64encode(b"x" * 64).decode()
+    with pytest.raises(HttpResponseError) as denied:
+        list(share_client(standin.server, name, "data", wrong).list_directories_and_files())
+    assert denied.value.error_code == "AuthenticationFailed"
+    client.storage_accounts.update(RESOURCE_GROUP, name, acls_body())
+    with pytest.raises(HttpResponseError) as firewalled:
+        list(share_client(standin.server, name, "data", key).list_directories_and_files())
+    assert firewalled.value.error_code == "AuthorizationFailure"
 
 
 def test_delete_answers_200_then_204_and_removes_the_account(standin):  # noqa: F811

@@ -71,6 +71,11 @@ class ArmStandin:
         self.admin("POST", "share-usage",
                    {"resource_group": resource_group, "account": account, "share": share, "bytes": usage_bytes})
 
+    def set_share_files(self, resource_group: str, account: str, share: str, files: list[str]) -> None:
+        """Files the data plane lists in the root of a share (the usage figure stays what it was)."""
+        self.admin("POST", "share-files", {"resource_group": resource_group, "account": account, "share": share,
+                                           "files": files})
+
     def take_name(self, name: str) -> None:
         self.admin("POST", "taken-names", {"name": name})
 
@@ -105,12 +110,14 @@ def start_standin(
     lro_polls: int = 2,
     retry_after: int = 1,
     port: int | None = None,
+    api_versions: dict[str, list[str]] | None = None,
 ) -> ArmStandin:
     """Generate a CA and certificate, start the stand-in on a free 127.0.0.1 port, wait for it.
 
     Long-running operations answer ``lro_polls`` times "still running" with ``Retry-After:
     retry_after`` seconds before they complete.  azure-core reads a Retry-After of 0 as absent
-    and then waits its default 30 s, so keep it at 1 or more.
+    and then waits its default 30 s, so keep it at 1 or more.  ``api_versions`` maps a resource provider
+    to the api-versions it serves (default: Microsoft.Storage's stable public versions, any for the others).
     """
     from tests.arm_standin.certs import generate
 
@@ -140,6 +147,8 @@ def start_standin(
         "lro_polls": lro_polls,
         "retry_after": retry_after,
     }
+    if api_versions is not None:
+        config["api_versions"] = api_versions
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(config))
     config_path.chmod(0o600)

@@ -23,12 +23,68 @@ def spec(**kwargs):
         ("203.0.113.10", "203.0.113.10"),
         (" 203.0.113.10/32 ", "203.0.113.10"),
         ("198.51.100.0/24", "198.51.100.0/24"),
-        ("2001:db8::/32", "2001:db8::/32"),
-        ("2001:db8::1/128", "2001:db8::1"),
     ],
 )
 def test_ip_rule_is_normalized_to_arm_form(value, expected):
     assert rules.normalize_ip_rule(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2001:0db8:85a3::/64", "2001:db8:85a3::/64"), ("2001:db8::1/128", "2001:db8::1"), ("2001:DB8::/32", "2001:db8::/32")],
+)
+def test_ipv6_rule_is_normalized_for_ipv6_rules(value, expected):
+    assert rules.normalize_ip_rule(value, option="network_rules.ipv6_rules", version=6) == expected
+
+
+def test_an_address_of_the_other_family_names_the_list_it_belongs_in():
+    with pytest.raises(rules.NetworkRuleError) as v6_in_v4:
+        rules.normalize_ip_rule("2001:db8::/32")
+    assert str(v6_in_v4.value).startswith("network_rules.ip_rules: ") and "network_rules.ipv6_rules" in str(v6_in_v4.value)
+    with pytest.raises(rules.NetworkRuleError) as v4_in_v6:
+        rules.normalize_ip_rule("203.0.113.10", option="network_rules.ipv6_rules", version=6)
+    assert str(v4_in_v6.value).startswith("network_rules.ipv6_rules: ") and "network_rules.ip_rules" in str(v4_in_v6.value)
+
+
+SYNAPSE = "/subscriptions/a7e99807-abbf-4642-bdec-2c809a96a8bc/resourceGroups/res9407/providers/Microsoft.Synapse/workspaces/ws1"
+HELD = {
+    "bypass": "AzureServices",
+    "defaultAction": "Deny",
+    "ipRules": [],
+    "ipv6Rules": [{"value": "2001:0db8:85a3::/64", "action": "Allow"}],
+    "resourceAccessRules": [{"tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47", "resourceId": SYNAPSE}],
+    "virtualNetworkRules": [],
+    "someLaterList": [{"x": 1}],
+}
+
+
+def test_every_list_arm_holds_is_read_and_written_back_when_one_ip_rule_is_added():
+    current = rules.from_arm(HELD)
+    assert current["ipv6_rules"] == ["2001:db8:85a3::/64"]
+    assert current["resource_access_rules"] == [
+        {"resource_id": SYNAPSE.lower(), "tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47"}]
+    after = rules.merge(current, rules.normalize_spec({"ip_rules": ["203.0.113.10"]}))
+    body = rules.to_arm(after, current=HELD)
+    assert body["ipRules"] == [{"value": "203.0.113.10", "action": "Allow"}]
+    # Unmanaged and unknown lists travel unchanged, and ARM's spelling of an IPv6 rule is kept.
+    assert body["resourceAccessRules"] == HELD["resourceAccessRules"]
+    assert body["ipv6Rules"] == HELD["ipv6Rules"]
+    assert body["someLaterList"] == [{"x": 1}]
+    assert rules.equal(rules.from_arm(body), after)
+
+
+def test_ipv6_rules_are_merged_and_purged_like_ip_rules():
+    current = rules.from_arm(HELD)
+    added = rules.merge(current, rules.normalize_spec({"ipv6_rules": ["2001:db8:1::/48"]}))
+    assert added["ipv6_rules"] == ["2001:db8:1::/48", "2001:db8:85a3::/64"]
+    purged = rules.merge(current, rules.normalize_spec({"ipv6_rules": [], "purge_ipv6_rules": True}))
+    assert purged["ipv6_rules"] == [] and rules.to_arm(purged, current=HELD)["ipv6Rules"] == []
+    assert "add ipv6_rules 2001:db8:1::/48" in rules.changes(current, added)
+
+
+def test_a_resource_access_rule_alone_makes_the_rule_sets_differ():
+    bare = dict(HELD, resourceAccessRules=[])
+    assert not rules.equal(rules.from_arm(HELD), rules.from_arm(bare))
 
 
 @pytest.mark.parametrize(

@@ -102,3 +102,58 @@ def test_root_squash_on_an_existing_smb_share_is_refused():
     current = sh.share_view(arm_share(shareQuota=100, enabledProtocols="SMB"), PREMIUM, "rg")
     with pytest.raises(OptionError, match="^root_squash: "):
         sh.desired_view(current, params(root_squash="AllSquash"), PREMIUM)
+
+
+# ---------------------------------------------------------------- V2 SKUs (decided by sku.tier, not the name)
+
+PREMIUM_V2 = sh.account_facts({"name": "pv2", "kind": "FileStorage", "sku": {"name": "PremiumV2_LRS", "tier": "Premium"},
+                               "properties": {}}, quota_limits=(32, 262144))
+STANDARD_V2 = sh.account_facts({"name": "sv2", "kind": "FileStorage", "sku": {"name": "StandardV2_LRS", "tier": "Standard"},
+                                "properties": {}}, quota_limits=(32, 262144))
+
+
+def test_nfs_is_accepted_on_premium_v2_and_refused_on_standard_v2():
+    created = sh.desired_view(None, params(protocol="NFS", quota=32), PREMIUM_V2)
+    assert created["protocol"] == "NFS" and created["access_tier"] is None
+    with pytest.raises(OptionError, match="^protocol: NFS shares need a Premium FileStorage account"):
+        sh.desired_view(None, params(protocol="NFS", quota=100), STANDARD_V2)
+
+
+def test_provisioned_v2_shares_take_large_quotas_but_no_access_tier():
+    assert sh.desired_view(None, params(quota=10240), STANDARD_V2)["quota"] == 10240
+    with pytest.raises(OptionError, match="^access_tier: shares of provisioned v2 account 'sv2'"):
+        sh.desired_view(None, params(quota=100, access_tier="Hot"), STANDARD_V2)
+    with pytest.raises(OptionError, match="^quota: shares of provisioned v2 account 'pv2' are 32 to 262144 GiB, got 16"):
+        sh.desired_view(None, params(quota=16), PREMIUM_V2)
+    with pytest.raises(OptionError, match="^quota: a share of provisioned v2 account 'sv2' is billed"):
+        sh.desired_view(None, params(), STANDARD_V2)
+
+
+def test_create_body_of_a_provisioned_v2_share_sends_no_access_tier():
+    body = sh.create_body(sh.desired_view(None, params(quota=100), STANDARD_V2))
+    assert "accessTier" not in body["properties"] and body["properties"]["shareQuota"] == 100
+
+
+def test_a_provisioned_v2_share_read_back_is_unchanged_when_restated():
+    share = arm_share(shareQuota=100, provisionedIops=3100, provisionedBandwidthMibps=135, includedBurstIops=10000)
+    before = sh.share_view(share, STANDARD_V2, "rg")
+    assert before["access_tier"] is None
+    assert sh.desired_view(before, params(quota=100), STANDARD_V2) == before
+
+
+def test_premium_is_read_from_the_tier_and_from_the_name_only_without_one():
+    assert sh.account_facts({"name": "a", "sku": {"name": "PremiumV2_ZRS"}})["premium"] is True
+    assert sh.account_facts({"name": "a", "sku": {"name": "Premium_LRS", "tier": "Premium"}})["premium"] is True
+    assert sh.account_facts({"name": "a", "sku": {"name": "StandardV2_GZRS", "tier": "Standard"}})["premium"] is False
+
+
+def test_shared_key_signature_covers_the_path_style_endpoint_and_sorted_query():
+    key = "a2V5" * 22  # base64 of b"key" * 22
+    headers = {"x-ms-date": "Mon, 30 Nov 2026 00:00:00 GMT", "x-ms-version": "2019-07-07"}
+    one = sh.shared_key_authorization("acct", key, "GET", "https://127.0.0.1:1/file/acct/share?restype=directory&comp=list",
+                                      headers)
+    two = sh.shared_key_authorization("acct", key, "GET", "https://127.0.0.1:1/file/acct/share?comp=list&restype=directory",
+                                      headers)
+    other = sh.shared_key_authorization("acct", key, "GET", "https://127.0.0.1:1/file/acct/other?comp=list&restype=directory",
+                                        headers)
+    assert one == two != other and one.startswith("SharedKey acct:")

@@ -66,7 +66,7 @@ def test_valid_account_names_pass():
 
 
 def test_file_storage_with_standard_sku_is_refused():
-    with pytest.raises(OptionError, match="^sku: a FileStorage account needs a Premium SKU"):
+    with pytest.raises(OptionError, match="^sku: a FileStorage account needs Premium_LRS/Premium_ZRS or a provisioned v2 SKU"):
         st.validate_params(params(kind="FileStorage", sku="Standard_LRS"))
 
 
@@ -184,3 +184,47 @@ def test_view_of_what_arm_stores_after_the_patch_equals_the_prediction():
     stored["tags"] = body["tags"]
     stored["properties"].update(body["properties"])
     assert st.account_view(stored, "rg") == after
+
+
+# ---------------------------------------------------------------- V2 SKUs, api-version features, keys
+
+
+def test_v2_skus_are_file_storage_only_and_change_neither_tier_nor_model_in_place():
+    st.check_kind_and_sku("FileStorage", "StandardV2_LRS")
+    st.check_kind_and_sku("FileStorage", "PremiumV2_ZRS")
+    with pytest.raises(OptionError, match="^sku: StandardV2_LRS is a Files provisioned v2 SKU, for kind: FileStorage"):
+        st.check_kind_and_sku("StorageV2", "StandardV2_LRS")
+    assert "Premium and Standard" in st.sku_change_problem("PremiumV2_LRS", "StandardV2_LRS")
+    assert "provisioned v1 and v2" in st.sku_change_problem("Premium_LRS", "PremiumV2_LRS")
+    assert st.sku_tier("PremiumV2_LRS") == "Premium" and st.sku_tier("StandardV2_GRS") == "Standard"
+
+
+def test_options_newer_than_the_pinned_api_version_are_refused_naming_the_version_they_need():
+    spec = {"ipv6_rules": ["2001:db8::/64"]}
+    st.check_api_version_features({"api_version": "2025-06-01", "sku": "PremiumV2_LRS"}, spec)
+    with pytest.raises(OptionError, match="^network_rules.ipv6_rules: needs Microsoft.Storage api-version 2025-01-01"):
+        st.check_api_version_features({"api_version": "2019-06-01"}, spec)
+    with pytest.raises(OptionError, match="^sku: needs Microsoft.Storage api-version 2024-01-01"):
+        st.check_api_version_features({"api_version": "2023-05-01", "sku": "StandardV2_LRS"}, None)
+
+
+def test_kerberos_keys_are_never_part_of_the_result():
+    listed = {"keys": [{"keyName": "key1", "value": "a", "permissions": "Full"},
+                       {"keyName": "key2", "value": "b", "permissions": "Full"},
+                       {"keyName": "kerb1", "value": "c", "permissions": "Full"}]}
+    assert [k["key_name"] for k in st.keys_result(listed)] == ["key1", "key2"]
+
+
+def test_patch_body_carries_the_lists_the_module_does_not_manage():
+    held = {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [], "virtualNetworkRules": [],
+            "ipv6Rules": [{"value": "2001:db8::/64", "action": "Allow"}],
+            "resourceAccessRules": [{"tenantId": "t", "resourceId": "/subscriptions/s/resourceGroups/r/providers/P/x/y"}]}
+    account = {"name": "acct", "location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"},
+               "properties": {"networkAcls": held}}
+    before = st.account_view(account, "rg")
+    spec = st.validate_params({"name": "acct", "network_rules": {"ip_rules": ["203.0.113.10"], "add_service_endpoints": False},
+                               "api_version": "2025-06-01"})
+    after = st.desired_view(before, {"name": "acct", "resource_group": "rg"}, spec)
+    body = st.update_body(before, after, current_acls=held)["properties"]["networkAcls"]
+    assert body["ipv6Rules"] == held["ipv6Rules"] and body["resourceAccessRules"] == held["resourceAccessRules"]
+    assert body["ipRules"] == [{"value": "203.0.113.10", "action": "Allow"}]
