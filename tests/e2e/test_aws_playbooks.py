@@ -1,4 +1,8 @@
-"""playbooks/aws.yml and aws_teardown.yml end to end against moto and the local control plane."""
+"""playbooks/aws.yml and aws_teardown.yml end to end against moto and the local kind cluster.
+
+The StatefulSet the stan role renders runs in real containers on the three kind workers (only the
+metrics sidecar is switched off: LOCALENV_VARS); the EFS claim mounts through the CSI node stand-in,
+so every server opens the same store and the FT lock is real."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from kubernetes import client
 from tests.lib.ansible_runner import run_playbook
 from tests.lib.paths import REPO
 
-from .conftest import REGION
+from .conftest import LOCALENV_VARS, REGION
 
 PLAYBOOKS = REPO / "playbooks"
 MANAGED = "app.kubernetes.io/managed-by=nats_streaming.ft"
@@ -38,9 +42,20 @@ def our_objects(kube, namespace: str) -> list[str]:
     return sorted(found)
 
 
-def test_aws_playbook_converges_then_reruns_with_no_change_and_no_aws_write(eks, localenv, kube, aws, moto_recorder):
+def pods_by_zone(kube, namespace: str) -> dict[str, str]:
+    """{pod: zone of its node} for the STAN pods that are Running with every container ready."""
+    core = client.CoreV1Api(kube)
+    zones = {n.metadata.name: n.metadata.labels.get("topology.kubernetes.io/zone") for n in core.list_node().items}
+    pods = core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/instance=stan").items
+    return {p.metadata.name: zones[p.spec.node_name] for p in pods if p.status.phase == "Running"
+            and all(c.ready for c in p.status.container_statuses or [])}
+
+
+def test_aws_playbook_converges_on_real_pods_verifies_ft_then_reruns_with_no_change_and_no_aws_write(
+        eks, localenv, kube, aws, moto_recorder):
     namespace = "e2e-aws"
-    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": namespace, "verify_ft": False}
+    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": namespace,
+             "verify_ft": True, **LOCALENV_VARS}
 
     first = run_playbook(PLAYBOOKS / "aws.yml", extra_vars=extra, env=localenv["env"])
     assert first.rc == 0, first.stdout[-4000:] + first.stderr[-2000:]
@@ -55,6 +70,12 @@ def test_aws_playbook_converges_then_reruns_with_no_change_and_no_aws_write(eks,
     assert pvc.status.phase == "Bound" and pvc.spec.access_modes == ["ReadWriteMany"]
     summary = first.task("Summary")["msg"]
     assert any(fs[0]["FileSystemId"] in line for line in summary)
+    # Three servers in real containers, one per worker, one per zone; the FT check read them all.
+    assert sorted(pods_by_zone(kube, namespace).values()) == ["us-east-2a", "us-east-2b", "us-east-2c"]
+    ft = first.task("Verify that exactly one server is FT active")
+    assert ft["active"] in pods_by_zone(kube, namespace) and len(ft["standby"]) == 2
+    assert {s["state"] for s in ft["servers"]} == {"FT_ACTIVE", "FT_STANDBY"}
+    assert len({s["server_id"] for s in ft["servers"]}) == 3
 
     moto_recorder.start()
     second = run_playbook(PLAYBOOKS / "aws.yml", extra_vars=extra, env=localenv["env"])
@@ -100,7 +121,8 @@ def test_teardown_with_delete_data_leaves_nothing_of_ours(eks, localenv, kube, a
     ],
 )
 def test_wrong_input_fails_while_validating_with_a_message_naming_the_variable(eks, localenv, override, variable):
-    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": "e2e-bad", "verify_ft": False, **override}
+    extra = {"cluster_name": eks["cluster_name"], "aws_region": REGION, "k8s_namespace": "e2e-bad", "verify_ft": False,
+             **LOCALENV_VARS, **override}
     result = run_playbook(PLAYBOOKS / "aws.yml", extra_vars=extra, env=localenv["env"])
     assert result.rc != 0
     failed = [t for t in result.tasks if t["result"].get("failed")]

@@ -1,4 +1,7 @@
-"""playbooks/azure.yml and azure_teardown.yml end to end against the ARM stand-in and the local control plane.
+"""playbooks/azure.yml and azure_teardown.yml end to end against the ARM stand-in and the local kind cluster.
+
+The STAN pods run in real containers and mount the Azure Files claim (NFS, and SMB with its
+secret) through the environment's CSI node stand-in; the FT check reads them all.
 
 The ARM stand-in (tests/arm_standin) is a small stateful imitation of the Resource Manager
 storage operations the modules call; no Azure emulator exists offline.
@@ -11,8 +14,9 @@ from kubernetes import client
 
 from tests.lib.ansible_runner import run_playbook
 from tests.lib.arm_standin import start_standin
-from tests.lib.kube import ensure_csi_driver
 from tests.lib.paths import BUILD, REPO
+
+from .conftest import LOCALENV_VARS
 
 PLAYBOOKS = REPO / "playbooks"
 RG = "rg-e2e"
@@ -37,18 +41,13 @@ def subnet_id(standin) -> str:
 
 
 @pytest.fixture(scope="module")
-def csi_driver(kube):
-    ensure_csi_driver(kube, "file.csi.azure.com")
-
-
-@pytest.fixture(scope="module")
 def env(localenv, standin):
     return {**localenv["env"], **standin.env()}
 
 
 def base_vars(subnet_id: str) -> dict:
     return {"resource_group": RG, "storage_account": ACCOUNT, "location": "eastus", "aks_subnet_ids": [subnet_id],
-            "k8s_namespace": NAMESPACE, "verify_ft": False}
+            "k8s_namespace": NAMESPACE, "verify_ft": True, **LOCALENV_VARS}
 
 
 def our_objects(kube) -> list[str]:
@@ -63,7 +62,8 @@ def our_objects(kube) -> list[str]:
     return sorted(found)
 
 
-def test_azure_playbook_converges_then_reruns_with_no_change_and_no_arm_write(standin, subnet_id, csi_driver, env, kube):
+def test_azure_playbook_converges_on_real_pods_verifies_ft_then_reruns_with_no_change_and_no_arm_write(
+        standin, subnet_id, env, kube):
     first = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=base_vars(subnet_id), env=env)
     assert first.rc == 0, first.stdout[-4000:] + first.stderr[-2000:]
     assert first.changed > 0
@@ -77,6 +77,9 @@ def test_azure_playbook_converges_then_reruns_with_no_change_and_no_arm_write(st
     assert pvc.status.phase == "Bound" and pvc.spec.access_modes == ["ReadWriteMany"]
     sts = client.AppsV1Api(kube).read_namespaced_stateful_set("stan", NAMESPACE)
     assert sts.spec.replicas == 3 and not sts.spec.volume_claim_templates
+    assert (sts.status.ready_replicas or 0) == 3
+    ft = first.task("Verify that exactly one server is FT active")
+    assert len(ft["standby"]) == 2 and {s["state"] for s in ft["servers"]} == {"FT_ACTIVE", "FT_STANDBY"}
 
     standin.clear_requests()
     second = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=base_vars(subnet_id), env=env)
@@ -129,8 +132,11 @@ SMB_ACCOUNT = "nsfte2esmb"
 SMB_NAMESPACE = "e2e-azure-smb"
 
 
-def test_azure_playbook_with_smb_at_vvv_never_shows_the_account_key(standin, subnet_id, csi_driver, env, kube):
-    """The account task has no no_log any more (its failures are readable); the key task alone hides its result."""
+def test_azure_playbook_with_smb_verifies_ft_on_real_pods_and_at_vvv_never_shows_the_account_key(
+        standin, subnet_id, env, kube):
+    """SMB end to end: the pods mount the share with the Secret's key (the stand-in's node side
+    stages it as the real driver does) and FT holds. The account task has no no_log any more (its
+    failures are readable); the key task alone hides its result."""
     import base64
 
     extra = {**base_vars(subnet_id), "storage_account": SMB_ACCOUNT, "k8s_namespace": SMB_NAMESPACE, "protocol": "smb"}
@@ -142,6 +148,8 @@ def test_azure_playbook_with_smb_at_vvv_never_shows_the_account_key(standin, sub
     stored = {base64.b64decode(s.data["azurestorageaccountkey"]).decode() for s in secrets if s.data and
               "azurestorageaccountkey" in s.data}
     assert stored and stored <= set(keys), "the key did not reach the Secret"
+    ft = result.task("Verify that exactly one server is FT active")
+    assert len(ft["standby"]) == 2 and {s["state"] for s in ft["servers"]} == {"FT_ACTIVE", "FT_STANDBY"}
     for key in keys:
         for form in (key, base64.b64encode(key.encode()).decode()):
             assert form not in result.stdout and form not in result.stderr, "an account key appeared in the -vvv output"
