@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup venv tools test demo bench env-up env-down env-status collection clean
+.PHONY: setup deps venv tools test demo bench env-up env-down env-status env-run collection clean
 
-setup: venv tools
+setup: deps venv tools
+
+deps:
+	@bash tests/localenv/deps.sh
 
 venv: $(VENV)/.installed
 
@@ -30,6 +33,10 @@ bench: setup
 
 env-up: setup
 	$(PY) tests/localenv/localenv.py up
+
+# make env-run CMD="kubectl get nodes -o wide"
+env-run:
+	$(PY) tests/localenv/localenv.py run -- $(CMD)
 
 env-down:
 	$(PY) tests/localenv/localenv.py down
