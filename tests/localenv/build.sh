@@ -3,7 +3,7 @@
 #   the Kubernetes components (k8s.io/kubernetes through a wrapper go.mod: kube-apiserver,
 #   kube-controller-manager, kube-scheduler, kubelet, kubeadm, kubectl, kube-proxy), etcd,
 #   CoreDNS, crictl, kind, local-path-provisioner, a static pause binary (the node image's
-#   contents, tests/localenv/nodeimage.py), nats-streaming-server, stan-pub, stan-sub.
+#   contents, tests/localenv/nodeimage.py), nats-streaming-server, stan-pub, stan-sub, nats-server.
 # Cache directory: $NSFT_CACHE_DIR (default ~/.cache/nats_streaming_ft). Re-running is cheap.
 set -euo pipefail
 
@@ -17,6 +17,8 @@ CRICTL_VERSION="v1.34.0"
 LPP_VERSION="v0.0.30"
 STAN_VERSION="v0.25.6"
 STAN_GO_VERSION="v0.10.4"
+# nats-server with JetStream (roles/nats_jetstream, the STAN -> JetStream migration tests).
+NATS_SERVER_VERSION="v2.15.3"
 
 CACHE="${NSFT_CACHE_DIR:-$HOME/.cache/nats_streaming_ft}"
 BIN="$CACHE/bin"
@@ -120,6 +122,12 @@ build_stan() {
   go_install stan-sub "$STAN_GO_VERSION" "github.com/nats-io/stan.go/examples/stan-sub@$STAN_GO_VERSION"
 }
 
+build_nats_server() {
+  # GOTOOLCHAIN=local: the module's go.mod asks for go 1.26.0 (built with the local Go) and names a
+  # newer toolchain only as a preference.
+  GOTOOLCHAIN=local go_install nats-server "$NATS_SERVER_VERSION" "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION"
+}
+
 # CoreDNS with the plugins kubeadm's default Corefile uses, and nothing else, in CoreDNS's own
 # plugin.cfg order (directive:package; the "prometheus" directive lives in plugin/metrics).
 build_coredns() {
@@ -204,10 +212,10 @@ build_csi_standin() {
 
 # Usage: build.sh [stan|kind|csi|all]   (default all)
 case "${1:-all}" in
-  stan) build_stan ;;
+  stan) build_stan; build_nats_server ;;
   kind) build_kind ;;
   csi) build_csi_standin; exit 0 ;;  # touches nothing else in the cache
-  all) build_stan; build_kind; build_csi_standin ;;
+  all) build_stan; build_nats_server; build_kind; build_csi_standin ;;
   *) echo "usage: $0 [stan|kind|csi|all]" >&2; exit 2 ;;
 esac
 
@@ -221,6 +229,7 @@ link etcd "$(stamp etcd "$ETCD_VERSION")"
 link nats-streaming-server "$(stamp nats-streaming-server "$STAN_VERSION")"
 link stan-pub "$(stamp stan-pub "$STAN_GO_VERSION")"
 link stan-sub "$(stamp stan-sub "$STAN_GO_VERSION")"
+link nats-server "$(stamp nats-server "$NATS_SERVER_VERSION")"
 for name in kubelet kubeadm kubectl kube-proxy; do link "$name" "$(stamp "$name" "$KUBE_VERSION")"; done
 link coredns "$(stamp coredns "$COREDNS_VERSION")"
 link pause "$(stamp pause "$PAUSE_VERSION")"
@@ -232,6 +241,7 @@ KUBE_VERSION=$KUBE_VERSION
 ETCD_VERSION=$ETCD_VERSION
 STAN_VERSION=$STAN_VERSION
 STAN_GO_VERSION=$STAN_GO_VERSION
+NATS_SERVER_VERSION=$NATS_SERVER_VERSION
 COREDNS_VERSION=$COREDNS_VERSION
 PAUSE_VERSION=$PAUSE_VERSION
 KIND_VERSION=$KIND_VERSION
