@@ -4,6 +4,7 @@
     client = StanClient(path)
     client.pub("nats://127.0.0.1:4222", "pub-1", n=1000, start=1)   # -> {"published", "acked", ...}
     client.sub("nats://127.0.0.1:4222", "sub-1", expect=1000)        # -> {"count", "msgs", ...}
+    client.durable(urls, "worker", durable="d", expect=1000)          # -> {"count", "last_seq", ...}
 
 The binary is named after a hash of go.mod, go.sum and main.go, so a changed client is rebuilt
 and an unchanged one is never rebuilt.
@@ -84,3 +85,13 @@ class StanClient:
         """Read the channel from its first message until `expect` messages arrived."""
         return self._run(["sub", "-s", urls, "-c", self.cluster_id, "-id", client_id, "-subject", subject,
                           "-expect", str(expect), "-timeout", f"{int(timeout)}s"], timeout + 30)
+
+    def durable(self, urls: str, client_id: str, durable: str, expect: int, subject: str = "failover",
+                qgroup: str = "", members: int = 1, timeout: float = 60) -> dict:
+        """Read `expect` messages from the first with a durable (queue) subscription, ack each, and
+        close without unsubscribing: the server keeps the durable at its position."""
+        args = ["durable", "-s", urls, "-c", self.cluster_id, "-id", client_id, "-subject", subject,
+                "-durable", durable, "-expect", str(expect), "-timeout", f"{int(timeout)}s"]
+        if qgroup:
+            args += ["-qgroup", qgroup, "-members", str(members)]
+        return self._run(args, timeout + 30)

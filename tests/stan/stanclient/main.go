@@ -3,6 +3,11 @@
 //
 //	stanclient pub -s URLS -c CLUSTER -id CLIENT -subject CH -n N -start K [-size BYTES] [-max-inflight M]
 //	stanclient sub -s URLS -c CLUSTER -id CLIENT -subject CH -expect N
+//	stanclient durable -s URLS -c CLUSTER -id CLIENT -subject CH -durable NAME [-qgroup G -members M] -expect N
+//
+// durable reads the channel from its first message with a durable (queue) subscription, acks
+// every message, and closes the connection once N messages arrived without unsubscribing, so
+// the server keeps the durable's position (next message N+1 when the channel held N).
 //
 // Payloads are "msg-<k>" with k counting from -start, so a reader can check that the
 // channel holds every published message, once, in order. With -size, each payload is
@@ -191,9 +196,94 @@ func sub(args []string) {
 	emit(res, 0)
 }
 
+type durableResult struct {
+	Count     int      `json:"count"`
+	LastSeq   uint64   `json:"last_seq"`
+	PerMember []int    `json:"per_member"`
+	Errors    []string `json:"errors"`
+}
+
+func durable(args []string) {
+	var c common
+	fs := flag.NewFlagSet("durable", flag.ExitOnError)
+	c.register(fs)
+	name := fs.String("durable", "", "durable name")
+	qgroup := fs.String("qgroup", "", "queue group (empty: plain durable subscription)")
+	members := fs.Int("members", 1, "queue group members, each on its own connection (<id>-<i>)")
+	expect := fs.Int("expect", 0, "close once this many messages arrived (all acked)")
+	settle := fs.Duration("settle", 500*time.Millisecond, "wait this long after the last ack before closing")
+	_ = fs.Parse(args)
+
+	res := durableResult{Errors: []string{}, PerMember: make([]int, *members)}
+	var mu sync.Mutex
+	reached := make(chan struct{})
+	var once sync.Once
+	conns := []stan.Conn{}
+	for i := 0; i < *members; i++ {
+		member := c
+		if *members > 1 {
+			member.client = fmt.Sprintf("%s-%d", c.client, i)
+		}
+		sc, err := member.connect()
+		if err != nil {
+			res.Errors = append(res.Errors, "connect: "+err.Error())
+			emit(res, 1)
+		}
+		conns = append(conns, sc)
+		idx := i
+		handler := func(m *stan.Msg) {
+			if err := m.Ack(); err != nil {
+				mu.Lock()
+				res.Errors = append(res.Errors, "ack: "+err.Error())
+				mu.Unlock()
+				return
+			}
+			mu.Lock()
+			res.Count++
+			res.PerMember[idx]++
+			if m.Sequence > res.LastSeq {
+				res.LastSeq = m.Sequence
+			}
+			n := res.Count
+			mu.Unlock()
+			if n >= *expect {
+				once.Do(func() { close(reached) })
+			}
+		}
+		opts := []stan.SubscriptionOption{stan.DurableName(*name), stan.DeliverAllAvailable(), stan.SetManualAckMode(), stan.MaxInflight(256)}
+		if *qgroup != "" {
+			_, err = sc.QueueSubscribe(c.subject, *qgroup, handler, opts...)
+		} else {
+			_, err = sc.Subscribe(c.subject, handler, opts...)
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, "subscribe: "+err.Error())
+			emit(res, 1)
+		}
+	}
+	code := 0
+	select {
+	case <-reached:
+	case <-time.After(c.timeout):
+		res.Errors = append(res.Errors, "timed out before receiving the expected messages")
+		code = 1
+	}
+	for _, sc := range conns {
+		_ = sc.NatsConn().Flush()
+	}
+	time.Sleep(*settle)
+	// Close, not Unsubscribe: the durable (queue) subscription and its position stay on the server.
+	for _, sc := range conns {
+		_ = sc.Close()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	emit(res, code)
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: stanclient pub|sub [flags]")
+		fmt.Fprintln(os.Stderr, "usage: stanclient pub|sub|durable [flags]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -201,6 +291,8 @@ func main() {
 		pub(os.Args[2:])
 	case "sub":
 		sub(os.Args[2:])
+	case "durable":
+		durable(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)
