@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 import asyncio
 import base64
+import collections
 import json
 import uuid
 
@@ -25,7 +26,8 @@ from ansible_collections.nats_streaming.ft.plugins.module_utils import stan_prot
 
 try:
     import nats
-    from nats.errors import NoRespondersError, TimeoutError as NatsTimeoutError
+    from nats.errors import NoRespondersError
+    from nats.errors import TimeoutError as NatsTimeoutError
 
     HAS_NATS = True
     NATS_IMPORT_ERROR = None
@@ -152,7 +154,8 @@ class StanReader(object):
 
     async def subscribe(self, channel, start_seq, max_inflight, ack_wait=30):
         inbox = self.nc.new_inbox()
-        sub = await self.nc.subscribe(inbox, pending_msgs_limit=max(65536, max_inflight * 2))
+        stan_sub = _StanSubscription(self, channel, inbox)
+        sub = await self.nc.subscribe(inbox, cb=stan_sub.on_msg, pending_msgs_limit=max(65536, max_inflight * 2))
         payload = pb.encode("SubscriptionRequest", clientID=self.client_id, subject=channel, inbox=inbox,
                             maxInFlight=max_inflight, ackWaitInSecs=ack_wait,
                             startPosition=pb.START_SEQUENCE, startSequence=start_seq)
@@ -162,13 +165,15 @@ class StanReader(object):
         if resp["error"]:
             await sub.unsubscribe()
             raise MigrationIOError("STAN refused to read channel '%s' from %d: %s" % (channel, start_seq, resp["error"]))
-        return _StanSubscription(self, channel, inbox, resp["ackInbox"], sub)
+        stan_sub.ack_inbox = resp["ackInbox"]
+        stan_sub.sub = sub
+        return stan_sub
 
     async def read_one(self, channel, seq):
         """The message at seq (or the first one after it when seq is gone), or None when none arrives."""
         stan_sub = await self.subscribe(channel, seq, 1)
         try:
-            return await stan_sub.next(timeout=self.timeout)
+            return (await stan_sub.batch(timeout=self.timeout))[0]
         except MigrationIOError:
             return None
         finally:
@@ -188,22 +193,37 @@ class StanReader(object):
 
 
 class _StanSubscription(object):
-    def __init__(self, reader, channel, inbox, ack_inbox, sub):
+    """Messages of one STAN subscription, handed out in batches: everything that arrived since
+    the last batch is acknowledged and returned at once, so the acks (and whatever the caller
+    publishes for the batch) leave in one write instead of one write per message."""
+
+    def __init__(self, reader, channel, inbox):
         self.reader = reader
         self.channel = channel
         self.inbox = inbox
-        self.ack_inbox = ack_inbox
-        self.sub = sub
+        self.ack_inbox = None
+        self.sub = None
+        self._buffer = collections.deque()
+        self._arrived = asyncio.Event()
 
-    async def next(self, timeout):
-        try:
-            msg = await self.sub.next_msg(timeout=timeout)
-        except (NatsTimeoutError, asyncio.TimeoutError):
-            raise MigrationIOError("no message from STAN channel '%s' within %ss" % (self.channel, timeout))
-        decoded = pb.decode("MsgProto", msg.data)
-        await self.reader.nc.publish(self.ack_inbox, pb.encode("Ack", subject=self.channel,
-                                                               sequence=decoded["sequence"]))
-        return decoded
+    async def on_msg(self, msg):
+        self._buffer.append(msg.data)
+        self._arrived.set()
+
+    async def batch(self, timeout):
+        if not self._buffer:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+            except asyncio.TimeoutError:
+                raise MigrationIOError("no message from STAN channel '%s' within %ss" % (self.channel, timeout))
+        raw = list(self._buffer)
+        self._buffer.clear()
+        msgs = [pb.decode("MsgProto", data) for data in raw]
+        for decoded in msgs:
+            await self.reader.nc.publish(self.ack_inbox, pb.encode("Ack", subject=self.channel,
+                                                                   sequence=decoded["sequence"]))
+        return msgs
 
     async def close(self):
         payload = pb.encode("UnsubscribeRequest", clientID=self.reader.client_id, subject=self.channel,

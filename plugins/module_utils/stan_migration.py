@@ -34,7 +34,10 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.nats_streaming.ft.plugins.module_utils import nats_io
 from ansible_collections.nats_streaming.ft.plugins.module_utils.common import make_diff
 from ansible_collections.nats_streaming.ft.plugins.module_utils.stan_monitor import (
-    FT_ACTIVE, UrlSource, check_monitor_url, evaluate,
+    FT_ACTIVE,
+    UrlSource,
+    check_monitor_url,
+    evaluate,
 )
 
 NS = 1000000000
@@ -62,11 +65,8 @@ def stream_name_for(channel):
 def consumer_name_for(durable):
     """Plain durables are keyed by client id and durable name in STAN, queue durables by durable
     name and queue group: the consumer name keeps both parts."""
-    if durable["queue_group"]:
-        raw = "%s_%s" % (durable["queue_group"], durable["durable_name"])
-    else:
-        raw = "%s_%s" % (durable["client_id"], durable["durable_name"])
-    return _NAME_BAD.sub("_", raw)
+    owner = durable["queue_group"] or durable["client_id"]
+    return _NAME_BAD.sub("_", "%s_%s" % (owner, durable["durable_name"]))
 
 
 def msg_id(cluster_id, channel, seq):
@@ -681,25 +681,25 @@ class Migration(object):
         expected = plan["copy_from"]
         try:
             while expected <= plan["copy_to"]:
-                msg = await sub.next(timeout=self.timeout)
-                seq = int(msg["sequence"])
-                if seq < expected:
-                    continue  # a redelivery of a message already copied
-                if seq > expected:
-                    raise nats_io.MigrationIOError(
-                        "channel %s skipped from message %d to %d while copying (expired by its limits?): stream %s "
-                        "holds messages up to %d; rerun once the channel is stable" % (channel, expected, seq, stream,
-                                                                                     expected - 1))
-                headers = {
-                    nats_io.HDR_MSG_ID: msg_id(cluster_id, channel, seq),
-                    nats_io.HDR_EXPECTED_STREAM: stream,
-                    nats_io.HDR_EXPECTED_LAST_SEQ: str(seq - 1),
-                    nats_io.HDR_STAN_SEQUENCE: str(seq),
-                    nats_io.HDR_STAN_TIMESTAMP: str(msg["timestamp"]),
-                    nats_io.HDR_STAN_CHANNEL: channel,
-                }
-                await publisher.publish(subject, msg["data"], headers, str(seq))
-                expected += 1
+                for msg in await sub.batch(timeout=self.timeout):
+                    seq = int(msg["sequence"])
+                    if seq < expected or seq > plan["copy_to"]:
+                        continue  # a redelivery of a message already copied, or one published since the plan
+                    if seq > expected:
+                        raise nats_io.MigrationIOError(
+                            "channel %s skipped from message %d to %d while copying (expired by its limits?): stream %s "
+                            "holds messages up to %d; rerun once the channel is stable" % (
+                                channel, expected, seq, stream, expected - 1))
+                    headers = {
+                        nats_io.HDR_MSG_ID: msg_id(cluster_id, channel, seq),
+                        nats_io.HDR_EXPECTED_STREAM: stream,
+                        nats_io.HDR_EXPECTED_LAST_SEQ: str(seq - 1),
+                        nats_io.HDR_STAN_SEQUENCE: str(seq),
+                        nats_io.HDR_STAN_TIMESTAMP: str(msg["timestamp"]),
+                        nats_io.HDR_STAN_CHANNEL: channel,
+                    }
+                    await publisher.publish(subject, msg["data"], headers, str(seq))
+                    expected += 1
             await publisher.drain()
         finally:
             self.report["copied"][channel] = publisher.stored

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import random
 
-import pytest
+from tests.lib.migration_env import DATA_SET
 
 from . import jsclient
-from .conftest import DATA_SET
-
 
 STREAMS = {"orders": "orders", "orders.eu": "orders_eu", "events": "events"}
 CONSUMERS = {"orders": "sub-billing_billing", "events": "workers_wq"}
