@@ -83,3 +83,18 @@ def add_consumer(urls: str, stream: str, name: str, **kwargs) -> None:
     async def fn(_nc, js):
         await js.add_consumer(stream, ConsumerConfig(durable_name=name, **kwargs))
     run(_with_js(urls, fn))
+
+
+def all_msgs(urls: str, stream: str, subject: str, n: int) -> list[tuple[int, dict]]:
+    """Every message of the stream through an ordered consumer: (stream sequence, headers) pairs."""
+    async def fn(_nc, js):
+        sub = await js.subscribe(subject, ordered_consumer=True)
+        out = []
+        try:
+            while len(out) < n:
+                msg = await sub.next_msg(timeout=10)
+                out.append((msg.metadata.sequence.stream, dict(msg.headers or {})))
+        finally:
+            await sub.unsubscribe()
+        return out
+    return run(_with_js(urls, fn))

@@ -87,11 +87,12 @@ class StanClient:
                           "-expect", str(expect), "-timeout", f"{int(timeout)}s"], timeout + 30)
 
     def durable(self, urls: str, client_id: str, durable: str, expect: int, subject: str = "failover",
-                qgroup: str = "", members: int = 1, timeout: float = 60) -> dict:
-        """Read `expect` messages from the first with a durable (queue) subscription, ack each, and
-        close without unsubscribing: the server keeps the durable at its position."""
+                qgroup: str = "", members: int = 1, timeout: float = 60, unacked: int = 0) -> dict:
+        """Read `expect` messages from the first with a durable (queue) subscription, ack each (but
+        the last `unacked`), and close without unsubscribing: the server keeps the durable at its
+        position."""
         args = ["durable", "-s", urls, "-c", self.cluster_id, "-id", client_id, "-subject", subject,
-                "-durable", durable, "-expect", str(expect), "-timeout", f"{int(timeout)}s"]
+                "-durable", durable, "-expect", str(expect), "-timeout", f"{int(timeout)}s", "-unacked", str(unacked)]
         if qgroup:
             args += ["-qgroup", qgroup, "-members", str(members)]
         return self._run(args, timeout + 30)

@@ -3,7 +3,7 @@
 //
 //	stanclient pub -s URLS -c CLUSTER -id CLIENT -subject CH -n N -start K [-size BYTES] [-max-inflight M]
 //	stanclient sub -s URLS -c CLUSTER -id CLIENT -subject CH -expect N
-//	stanclient durable -s URLS -c CLUSTER -id CLIENT -subject CH -durable NAME [-qgroup G -members M] -expect N
+//	stanclient durable -s URLS -c CLUSTER -id CLIENT -subject CH -durable NAME [-qgroup G -members M] -expect N [-unacked K]
 //
 // durable reads the channel from its first message with a durable (queue) subscription, acks
 // every message, and closes the connection once N messages arrived without unsubscribing, so
@@ -212,6 +212,7 @@ func durable(args []string) {
 	members := fs.Int("members", 1, "queue group members, each on its own connection (<id>-<i>)")
 	expect := fs.Int("expect", 0, "close once this many messages arrived (all acked)")
 	settle := fs.Duration("settle", 500*time.Millisecond, "wait this long after the last ack before closing")
+	unacked := fs.Int("unacked", 0, "leave the last N of the expected messages unacknowledged")
 	_ = fs.Parse(args)
 
 	res := durableResult{Errors: []string{}, PerMember: make([]int, *members)}
@@ -232,6 +233,19 @@ func durable(args []string) {
 		conns = append(conns, sc)
 		idx := i
 		handler := func(m *stan.Msg) {
+			mu.Lock()
+			skip := res.Count >= *expect-*unacked
+			mu.Unlock()
+			if skip {
+				mu.Lock()
+				res.Count++
+				n := res.Count
+				mu.Unlock()
+				if n >= *expect {
+					once.Do(func() { close(reached) })
+				}
+				return
+			}
 			if err := m.Ack(); err != nil {
 				mu.Lock()
 				res.Errors = append(res.Errors, "ack: "+err.Error())
