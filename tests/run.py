@@ -176,6 +176,12 @@ def stage_stan() -> None:
     pytest("tests/stan")
 
 
+def stage_jetstream() -> None:
+    """STAN -> JetStream migration and the nats_jetstream role's NATS cluster, with real
+    nats-server and nats-streaming-server processes on 127.0.0.1 (no Kubernetes needed)."""
+    pytest("tests/jetstream")
+
+
 def stage_e2e() -> None:
     pytest_in_env("tests/e2e")
 
@@ -196,6 +202,7 @@ STAGES = [
     ("smoke", stage_smoke, True),
     ("molecule", stage_molecule, True),
     ("stan", stage_stan, False),
+    ("jetstream", stage_jetstream, False),
     ("e2e", stage_e2e, True),
     ("molecule-kind", stage_molecule_kind, True),
     ("env-down", stage_env_down, True),
