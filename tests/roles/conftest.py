@@ -61,6 +61,27 @@ STANDARD_CASES = {
     "stan_buffer_64mb": ("stan", {"stan_file_options": {"buffer_size": "64mb", "sync_on_flush": True,
                                                         "slice_max_bytes": "512mb", "parallel_recovery": 64}}),
     "stan_extra_label": ("stan", {"stan_extra_labels": {"team": "orders"}}),
+    # The JetStream cluster, the plain NATS cluster (STAN's external NATS) and every option.
+    "nats_jetstream_default": ("nats_jetstream", {}),
+    "nats_plain": ("nats_jetstream", {"nats_jetstream_enabled": False, "nats_jetstream_namespace": "stan"}),
+    "nats_jetstream_everything": ("nats_jetstream", {
+        "nats_jetstream_namespace": "messaging",
+        "nats_jetstream_name": "js",
+        "nats_jetstream_replicas": 5,
+        "nats_jetstream_storage_class_name": "gp3",
+        "nats_jetstream_storage_size": "50Gi",
+        "nats_jetstream_max_file_store": "45Gi",
+        "nats_jetstream_anti_affinity": "preferred",
+        "nats_jetstream_zone_spread_when_unsatisfiable": "DoNotSchedule",
+        "nats_jetstream_node_selector": {"kubernetes.io/os": "linux"},
+        "nats_jetstream_tolerations": [{"key": "dedicated", "operator": "Equal", "value": "nats", "effect": "NoSchedule"}],
+        "nats_jetstream_priority_class_name": "system-cluster-critical",
+        "nats_jetstream_image_pull_secrets": ["regcred"],
+        "nats_jetstream_extra_labels": {"team": "platform"},
+        "nats_jetstream_pdb_max_unavailable": "20%",
+    }),
+    "nats_jetstream_minimal": ("nats_jetstream", {"nats_jetstream_replicas": 1, "nats_jetstream_pdb_enabled": False,
+                                                  "nats_jetstream_anti_affinity": "none", "nats_jetstream_zone_spread": False}),
 }
 
 

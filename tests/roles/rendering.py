@@ -21,6 +21,7 @@ ROLES = {
     "stan": ("nats_streaming.ft.stan", "stan_manifests"),
     "efs_provisioner": ("nats_streaming.ft.efs_provisioner", "efs_provisioner_manifests"),
     "azure_files": ("nats_streaming.ft.azure_files", "azure_files_manifests"),
+    "nats_jetstream": ("nats_streaming.ft.nats_jetstream", "nats_jetstream_manifests"),
 }
 
 # Inputs that reproduce the seed guide's manifests.
@@ -31,6 +32,7 @@ GUIDE_INPUTS = {
         "efs_provisioner_aws_region": "us-east-2",
     },
     "stan": {},
+    "nats_jetstream": {},
     "azure_files": {
         "azure_files_storage_account_name": "stanstore",
         "azure_files_storage_account_key": "bm90LWEtcmVhbC1rZXk=",

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
-ROLES = ["efs_provisioner", "azure_files", "stan"]
-ROLES_WITH_IMAGES = ["efs_provisioner", "stan"]
+ROLES = ["efs_provisioner", "azure_files", "stan", "nats_jetstream"]
+ROLES_WITH_IMAGES = ["efs_provisioner", "stan", "nats_jetstream"]
 
 
 def _load(role: str):

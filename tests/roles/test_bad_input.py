@@ -17,6 +17,7 @@ FIRST_TASKS = {
     "stan": ("Validating arguments against arg spec", "Validate the STAN input"),
     "efs_provisioner": ("Validating arguments against arg spec", "Validate the EFS storage input"),
     "azure_files": ("Validating arguments against arg spec", "Validate the Azure Files input"),
+    "nats_jetstream": ("Validating arguments against arg spec", "Validate the NATS JetStream input"),
 }
 
 # name: (role, vars, fragments the failure message must contain)
@@ -50,6 +51,18 @@ BAD = {
     "azure_smb_without_key": ("azure_files", {**AZURE, "azure_files_storage_account_key": ""},
                               ["azure_files_storage_account_key"]),
     "azure_unknown_protocol": ("azure_files", {**AZURE, "azure_files_protocol": "cifs"}, ["azure_files_protocol"]),
+    "js_even_replicas": ("nats_jetstream", {"nats_jetstream_replicas": 2}, ["nats_jetstream_replicas", "odd number", "RAFT"]),
+    "js_zero_replicas": ("nats_jetstream", {"nats_jetstream_replicas": 0}, ["nats_jetstream_replicas"]),
+    "js_invalid_name": ("nats_jetstream", {"nats_jetstream_name": "NATS"}, ["nats_jetstream_name"]),
+    "js_short_lame_duck": ("nats_jetstream", {"nats_jetstream_lame_duck_duration": "10s"},
+                           ["nats_jetstream_lame_duck_duration", "under 30s"]),
+    "js_bad_size": ("nats_jetstream", {"nats_jetstream_max_file_store": "lots"}, ["nats_jetstream_max_file_store"]),
+    "js_store_outside_volume": ("nats_jetstream", {"nats_jetstream_store_dir": "/var/lib/nats"},
+                                ["nats_jetstream_store_dir", "nats_jetstream_data_mount"]),
+    "js_latest_image": ("nats_jetstream", {"nats_jetstream_image": "nats:latest"}, ["nats_jetstream_image", "pinned"]),
+    "js_same_ports": ("nats_jetstream", {"nats_jetstream_cluster_port": 4222}, ["nats_jetstream_cluster_port"]),
+    "js_unknown_anti_affinity": ("nats_jetstream", {"nats_jetstream_anti_affinity": "maybe"},
+                                 ["nats_jetstream_anti_affinity"]),
 }
 
 
