@@ -115,7 +115,7 @@ def test_azure_teardown_with_delete_data_leaves_nothing_of_ours(standin, subnet_
 @pytest.mark.parametrize(
     ("override", "variable"),
     [({"storage_account": "Bad_Name"}, "storage_account"), ({"stan_replicas": 1}, "stan_replicas"),
-     ({"protocol": "cifs"}, "protocol")],
+     ({"protocol": "cifs"}, "protocol"), ({"deploy_nats": True, "nats_url": "nats://mine:4222"}, "deploy_nats")],
 )
 def test_azure_wrong_input_fails_while_validating(standin, subnet_id, env, override, variable):
     result = run_playbook(PLAYBOOKS / "azure.yml", extra_vars={**base_vars(subnet_id), **override}, env=env)
