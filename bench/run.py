@@ -14,6 +14,7 @@ benchmark ran, whether or not a target was met. Progress goes to stderr, the tab
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # Importing bench first chooses the bench state directory, before tests.lib.paths reads it.
-from bench import BENCH_STATE_DIR, REPO, converge, machine, report, stan_figures  # noqa: E402
+from bench import BENCH_STATE_DIR, REPO, converge, machine, migration, report, stan_figures  # noqa: E402
 from bench.report import Row, counts, rate, verdict  # noqa: E402
 from tests.lib.paths import STATE_DIR  # noqa: E402
 
@@ -273,8 +274,16 @@ def write_doc(rows: list[Row], facts: dict[str, str], notes: str, extra: str, el
         "",
         notes,
         extra,
+        # Written by bench/migration.py into its results file; carried over, never measured here.
+        "",
+        "## STAN -> JetStream migration",
+        "",
+        "<!-- BEGIN migration-benchmark -->",
+        "<!-- END migration-benchmark -->",
     ]
     DOC.write_text("\n".join(text).rstrip() + "\n", encoding="utf-8")
+    if migration.RESULTS.exists():
+        migration.render(json.loads(migration.RESULTS.read_text(encoding="utf-8")))
 
 
 def main(argv: list[str] | None = None) -> int:
