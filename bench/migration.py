@@ -71,6 +71,13 @@ async def _delete_streams(urls: str) -> None:
         await nc.close()
 
 
+def nats_server_version() -> str:
+    from tests.lib.stan import binary
+
+    out = subprocess.run([str(binary("nats-server")), "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip().rsplit(" ", 1)[-1] or "?"
+
+
 def measure(runs: int) -> dict:
     from tests.lib.migration_env import DATA_SET, fill, start_env
     from tests.lib.stanclient import StanClient, build_stanclient
@@ -108,10 +115,11 @@ def measure(runs: int) -> dict:
     return {
         "measured": {"date": facts["date"], "files": MEASURED, "digest": measured_digest()},
         "machine": {k: facts[k] for k in ("CPU", "memory", "kernel", "Python")},
-        "versions": {"nats-server": versions.get("NATS_SERVER_VERSION", "?"),
+        "versions": {"nats-server": nats_server_version(),
                      "nats-streaming-server": versions.get("STAN_VERSION", "?"),
                      "nats-py": machine.package_version("nats-py")},
-        "data_set": [{"channel": c.name, "messages": c.msgs, "payload_bytes": c.size or len(f"msg-{c.msgs}"),
+        "data_set": [{"channel": c.name, "messages": c.msgs,
+                      "payload_bytes": str(c.size) if c.size else f"{len('msg-1')}-{len(f'msg-{c.msgs}')}",
                       "durable": c.durable[0] if c.durable else None,
                       "queue_group": (c.durable[1] or None) if c.durable else None} for c in DATA_SET],
         "setup": "3 nats-streaming-server (FT, one store dir) + 3 nats-server (JetStream, R3 streams) on one host",
