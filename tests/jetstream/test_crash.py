@@ -36,7 +36,7 @@ def test_sigkill_half_way_then_rerun_gives_no_gap_and_no_duplicate(fresh_env, tm
         while time.monotonic() < deadline and play.poll() is None:
             info = jsclient.stream_info(urls, "ledger")
             stored = info.state.messages if info else 0
-            if 200 <= stored:
+            if stored >= 200:
                 break
             time.sleep(0.02)
     finally:
