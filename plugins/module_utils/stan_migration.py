@@ -721,6 +721,10 @@ class Migration(object):
                 problems.append("stream %s does not exist" % plan["stream"])
             else:
                 problems.extend(verify_counts(channel, stream["state"]))
+                newer = channel["last_seq"] - int(stream["state"].get("last_seq") or 0)
+                if newer > 0 and channel["last_seq"] > plan["channel_last_seq"]:
+                    problems.append("channel advanced by %d message(s) since the plan (publishers still active?): "
+                                    "rerun once the STAN publishers stopped" % newer)
             samples = sample_seqs(channel, int(self.p["verify_samples"]), rng) if channel and stream else []
             for seq in samples:
                 stan_msg = await self.reader.read_one(plan["channel"], seq)

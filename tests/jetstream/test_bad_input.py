@@ -129,6 +129,19 @@ def test_durable_with_unacknowledged_messages_fails_unless_told(small_env):
     nothing_written(small_env)
 
 
+def test_decommission_is_refused_before_a_successful_verification(small_env):
+    """decommission_stan only verifies (it copies nothing); nothing is migrated yet, so it fails
+    and the step that removes STAN is never reached."""
+    result = small_env.migrate(decommission_stan=True)
+    msg = failed_msg(result)
+    assert msg.startswith("Verification failed for")
+    assert "stream orders does not exist" in msg
+    names = [t["name"] for t in result.tasks]
+    assert not any(n.startswith("Decommission STAN") for n in names), names
+    nothing_written(small_env)
+    assert sorted(small_env.stan.states().values()) == ["FT_ACTIVE", "FT_STANDBY", "FT_STANDBY"]
+
+
 async def _delete(urls, name):
     import nats
 

@@ -13,6 +13,8 @@ from tests.lib.migration_env import DATA_SET
 
 from . import jsclient
 
+TASK = "Migrate and verify the channels and durable subscriptions"
+
 STREAMS = {"orders": "orders", "orders.eu": "orders_eu", "events": "events"}
 CONSUMERS = {"orders": "sub-billing_billing", "events": "workers_wq"}
 
@@ -28,7 +30,7 @@ def test_check_mode_shows_the_plan_and_writes_nothing(migrated_env):
     before = env.channelsz()
     result = env.migrate(check=True)
     assert result.rc == 0, result.stdout[-3000:]
-    task = result.task("Migrate and verify the channels and durable subscriptions")
+    task = result.task(TASK)
     assert task["changed"] is True
     plan = {p["channel"]: p for p in task["plan"]}
     assert sorted(plan) == ["events", "orders", "orders.eu"]
@@ -48,7 +50,7 @@ def test_migration_copies_every_message_and_verifies(migrated_env):
     before = env.channelsz()
     result = env.migrate()
     assert result.rc == 0, result.stdout[-4000:]
-    task = result.task("Migrate and verify the channels and durable subscriptions")
+    task = result.task(TASK)
     assert task["changed"] is True
     assert task["msgs_copied"] == 10000
     assert task["copied"] == {"orders": 5000, "orders.eu": 3000, "events": 2000}
@@ -78,13 +80,13 @@ def test_migration_copies_every_message_and_verifies(migrated_env):
 
 
 def test_timestamps_are_the_stan_timestamps(migrated_env):
+    """Every message of `events` carries STAN's own timestamp, as read by the stan.go client."""
     env = migrated_env
-    got = env.client.sub(env.stan.nats_urls(), "reader-ts", expect=5, subject="orders")
-    assert got["count"] >= 5
-    # stan.go's example output has no timestamps; compare against the stream's first five headers
-    # through their ordering instead: strictly increasing, as STAN assigned them.
-    stamps = [int(h["Stan-Timestamp"]) for _d, h in jsclient.get_msgs(env.js.nats_urls(), "orders", [1, 2, 3, 4, 5]).values()]
-    assert stamps == sorted(stamps) and len(set(stamps)) == 5
+    got = env.client.sub(env.stan.nats_urls(), "reader-ts", expect=2000, subject="events")
+    stan = {m["seq"]: m["timestamp"] for m in got["msgs"]}
+    assert sorted(stan) == list(range(1, 2001))
+    js = jsclient.all_msgs(env.js.nats_urls(), "events", "events", 2000)
+    assert {seq: int(h["Stan-Timestamp"]) for seq, h in js} == stan
 
 
 def test_rerun_changes_nothing_and_copies_nothing(migrated_env):
@@ -92,12 +94,31 @@ def test_rerun_changes_nothing_and_copies_nothing(migrated_env):
     result = env.migrate()
     assert result.rc == 0, result.stdout[-3000:]
     assert result.changed == 0
-    task = result.task("Migrate and verify the channels and durable subscriptions")
+    task = result.task(TASK)
     assert task["summary"] == "0 stream(s) to create, 0 message(s) to copy, 0 consumer(s) to create"
     assert "msgs_copied" not in task
     assert all(v["ok"] for v in task["verification"])
     for ch in DATA_SET:
         assert jsclient.stream_info(env.js.nats_urls(), STREAMS[ch.name]).state.messages == ch.msgs
+
+
+def test_a_rerun_during_dual_run_copies_only_the_new_messages(migrated_env):
+    env = migrated_env
+    pub = env.client.pub(env.stan.nats_urls(), "pub-late", n=100, start=3001, subject="orders.eu", size=200)
+    assert pub["acked"] == 100
+    check = env.migrate(check=True)
+    plan = {p["channel"]: p for p in check.task(TASK)["plan"]}
+    assert (plan["orders.eu"]["action"], plan["orders.eu"]["copy_from"], plan["orders.eu"]["copy_to"]) == \
+        ("resume", 3001, 3100)
+    assert plan["orders"]["action"] == "none" and plan["events"]["action"] == "none"
+    result = env.migrate()
+    assert result.rc == 0, result.stdout[-3000:]
+    task = result.task(TASK)
+    assert task["changed"] is True and task["copied"] == {"orders.eu": 100}
+    assert all(v["ok"] for v in task["verification"])
+    info = jsclient.stream_info(env.js.nats_urls(), "orders_eu")
+    assert (info.state.messages, info.state.last_seq) == (3100, 3100)
+    assert jsclient.get_msgs(env.js.nats_urls(), "orders_eu", [3100])[3100][0] == payload(3100, 200)
 
 
 def test_migrated_consumers_resume_where_the_stan_durables_left_off(migrated_env):

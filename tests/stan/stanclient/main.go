@@ -140,6 +140,7 @@ type received struct {
 	Seq         uint64 `json:"seq"`
 	Data        string `json:"data"`
 	Redelivered bool   `json:"redelivered"`
+	Timestamp   int64  `json:"timestamp"`
 }
 
 type subResult struct {
@@ -171,7 +172,7 @@ func sub(args []string) {
 	var once sync.Once
 	s, err := sc.Subscribe(c.subject, func(m *stan.Msg) {
 		mu.Lock()
-		res.Msgs = append(res.Msgs, received{Seq: m.Sequence, Data: string(m.Data), Redelivered: m.Redelivered})
+		res.Msgs = append(res.Msgs, received{Seq: m.Sequence, Data: string(m.Data), Redelivered: m.Redelivered, Timestamp: m.Timestamp})
 		n := len(res.Msgs)
 		mu.Unlock()
 		if *expect > 0 && n >= *expect {
