@@ -703,8 +703,11 @@ class Migration(object):
             await publisher.drain()
         finally:
             self.report["copied"][channel] = publisher.stored
-            await sub.close()
-            await publisher.close()
+            for closing in (sub.close, publisher.close):
+                try:
+                    await closing()
+                except (nats_io.MigrationIOError, OSError, asyncio.TimeoutError):
+                    pass  # already failing, or the connection is gone: the original error is what matters
 
     # -- verify
     async def verify(self, plans):
