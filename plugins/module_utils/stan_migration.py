@@ -379,21 +379,22 @@ def plan_channel(channel, desired, stream, last_msg, cluster_id):
             plan["purge_to"] = first
             next_seq = first
         elif plan["stream_msgs"]:
-            want_id = msg_id(cluster_id, channel["name"], plan["stream_last_seq"])
+            stream_last = int(state.get("last_seq") or 0)
+            want_id = msg_id(cluster_id, channel["name"], stream_last)
             have_id = ((last_msg or {}).get("headers") or {}).get(nats_io.HDR_MSG_ID)
             if have_id != want_id:
                 problems.append("stream %s's last message (sequence %d) has message id %r, not %r: something other "
                                 "than this migration wrote to it; delete the stream or map the channel elsewhere" % (
-                                    name, plan["stream_last_seq"], have_id, want_id))
-            expected = plan["stream_last_seq"] - int(state.get("first_seq") or 0) + 1
+                                    name, stream_last, have_id, want_id))
+            expected = stream_last - int(state.get("first_seq") or 0) + 1
             if plan["stream_msgs"] != expected:
                 problems.append("stream %s has %d messages between sequences %s and %d: it has gaps, so it is not a "
                                 "copy of channel %s; delete it and rerun" % (
-                                    name, plan["stream_msgs"], state.get("first_seq"), plan["stream_last_seq"],
+                                    name, plan["stream_msgs"], state.get("first_seq"), stream_last,
                                     channel["name"]))
-            if plan["stream_last_seq"] > channel["last_seq"]:
+            if stream_last > channel["last_seq"]:
                 problems.append("stream %s ends at sequence %d, after channel %s's last message %d: it is not a copy "
-                                "of this channel" % (name, plan["stream_last_seq"], channel["name"], channel["last_seq"]))
+                                "of this channel" % (name, stream_last, channel["name"], channel["last_seq"]))
         plan["action"] = "resume" if channel["msgs"] and next_seq <= channel["last_seq"] else "none"
     if channel["msgs"] and next_seq <= channel["last_seq"]:
         plan["copy_from"] = max(next_seq, channel["first_seq"])
@@ -509,8 +510,8 @@ def verify_sample(seq, stan_msg, js_msg):
             seq, len(stan_msg["data"]), len(js_msg["data"]))
     headers = js_msg["headers"]
     if headers.get(nats_io.HDR_STAN_TIMESTAMP) != str(stan_msg["timestamp"]):
-        return "sequence %d: timestamp header %r, STAN has %d" % (seq, headers.get(nats_io.HDR_STAN_TIMESTAMP),
-                                                                 stan_msg["timestamp"])
+        return "sequence %d: timestamp header %r, STAN has %d" % (
+            seq, headers.get(nats_io.HDR_STAN_TIMESTAMP), stan_msg["timestamp"])
     if headers.get(nats_io.HDR_STAN_SEQUENCE) != str(seq):
         return "sequence %d: %s header is %r" % (seq, nats_io.HDR_STAN_SEQUENCE, headers.get(nats_io.HDR_STAN_SEQUENCE))
     return None
@@ -549,6 +550,7 @@ class Migration(object):
         self.active_url = None
         self.inventory = None
         self.cluster_size = None
+        self.stan_clients = []
         self.report = {"copied": {}, "consumers_created": [], "streams_created": [], "purged": []}
 
     # -- pre-flight
@@ -566,6 +568,12 @@ class Migration(object):
     def read_inventory(self):
         _doc, channels = nats_io.read_channels(self.active_url, self.timeout)
         return build_inventory(channels, self.p["client_id_prefix"])
+
+    def read_clients(self):
+        """Client ids connected to STAN (client ids do not carry over to JetStream)."""
+        doc = nats_io.read_clients(self.active_url, self.timeout)
+        prefix = self.p["client_id_prefix"] + "-"
+        return sorted(c["id"] for c in doc.get("clients") or [] if not c.get("id", "").startswith(prefix))
 
     def preflight_jetstream(self):
         docs = {}
@@ -649,8 +657,8 @@ class Migration(object):
             plan["config"] = desired
             plans.append(plan)
         if problems:
-            raise PlanError("Nothing was written. " + " ".join("(%d) %s." % (i + 1, m.rstrip("."))
-                                                                for i, m in enumerate(problems)))
+            numbered = ["(%d) %s." % (i + 1, m.rstrip(".")) for i, m in enumerate(problems)]
+            raise PlanError("Nothing was written. " + " ".join(numbered))
         return plans
 
     # -- copy
@@ -743,8 +751,8 @@ class Migration(object):
                 now = current.get(cplan["consumer"])
                 if problem is None and now is not None and now["next_seq"] > cplan["next_seq"] and cplan["action"] != "in_use":
                     problem = ("consumer %s starts at %d but STAN durable %s has moved on to %d since: rerun the migration "
-                               "after the STAN subscribers stopped" % (cplan["consumer"], cplan["next_seq"],
-                                                                        cplan["durable_name"], now["next_seq"]))
+                               "after the STAN subscribers stopped" % (
+                                   cplan["consumer"], cplan["next_seq"], cplan["durable_name"], now["next_seq"]))
                 consumers.append({"consumer": cplan["consumer"], "next_seq": cplan["next_seq"], "ok": problem is None,
                                   "problem": problem})
                 if problem:
@@ -761,6 +769,7 @@ class Migration(object):
     async def run(self):
         self.preflight_stan()
         self.inventory = self.read_inventory()
+        self.stan_clients = self.read_clients()
         self.cluster_size = self.preflight_jetstream()
         await self.connect()
         try:
@@ -768,7 +777,7 @@ class Migration(object):
             changed, summary = summarize(plans)
             result = {"plan": [public_plan(p) for p in plans], "summary": summary, "active_stan": self.active_url,
                       "jetstream_cluster_size": self.cluster_size, "not_migrated": not_migrated(self.inventory),
-                      "diff": diff_of(plans)}
+                      "stan_clients": self.stan_clients, "diff": diff_of(plans)}
             if self.p["state"] == "verified":
                 changed = False
             elif not self.check_mode and changed:

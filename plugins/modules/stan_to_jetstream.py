@@ -248,6 +248,14 @@ not_migrated:
   returned: always
   type: list
   elements: dict
+stan_clients:
+  description:
+    - Client ids connected to STAN when the inventory was read (from C(/streaming/clientsz)); client ids do not
+      carry over to JetStream. The migration's own reader is left out.
+  returned: always
+  type: list
+  elements: str
+  sample: [billing-svc, orders-api-1]
 active_stan:
   description: Monitoring URL of the STAN server the inventory was read from.
   returned: always

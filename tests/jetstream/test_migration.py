@@ -7,16 +7,20 @@ The tests of this module run in order on one data set (conftest.DATA_SET: three 
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import time
 
+from tests.lib import procs
 from tests.lib.migration_env import DATA_SET
+from tests.lib.stan import binary
 
 from . import jsclient
 
 TASK = "Migrate and verify the channels and durable subscriptions"
 
 STREAMS = {"orders": "orders", "orders.eu": "orders_eu", "events": "events"}
-CONSUMERS = {"orders": "sub-billing_billing", "events": "workers_wq"}
 
 
 def payload(k: int, size: int) -> bytes:
@@ -25,10 +29,33 @@ def payload(k: int, size: int) -> bytes:
     return p + b"." * (size - len(p)) if len(p) < size else p
 
 
-def test_check_mode_shows_the_plan_and_writes_nothing(migrated_env):
+def channel_states(channels: dict) -> dict:
+    return {n: (c["msgs"], c["bytes"], c["first_seq"], c["last_seq"]) for n, c in channels.items()}
+
+
+def durable_positions(channels: dict) -> list[tuple]:
+    return sorted((n, s.get("durable_name"), s.get("queue_name"), s["last_sent"], s["pending_count"])
+                  for n, c in channels.items() for s in c.get("subscriptions") or [] if s["is_durable"])
+
+
+def test_check_mode_shows_the_plan_and_writes_nothing(migrated_env, tmp_path):
     env = migrated_env
-    before = env.channelsz()
-    result = env.migrate(check=True)
+    # A connected client with a non-durable subscription: listed, not migrated.
+    holder = procs.start([str(binary("stan-sub")), "-s", env.stan.nats_urls(), "-c", "test-cluster", "-id", "holder",
+                          "-last", "orders.eu"], tmp_path / "holder.log")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+                s["client_id"] == "holder" for s in env.channelsz()["orders.eu"].get("subscriptions") or []):
+            time.sleep(0.1)
+        before = env.channelsz()
+        result = env.migrate(check=True)
+    finally:
+        os.kill(holder.pid, signal.SIGINT)  # stan-sub closes its STAN connection on SIGINT
+        try:
+            holder.wait(timeout=10)
+        finally:
+            procs.stop(holder.pid)
     assert result.rc == 0, result.stdout[-3000:]
     task = result.task(TASK)
     assert task["changed"] is True
@@ -41,8 +68,16 @@ def test_check_mode_shows_the_plan_and_writes_nothing(migrated_env):
     consumers = {c["consumer"]: c["next_seq"] for p in plan.values() for c in p["consumers"]}
     assert consumers == {"sub-billing_billing": 2001, "workers_wq": 1501}
     assert all(p["replicas"] == 3 for p in plan.values())
+    # The stan.go test client exits without closing, so the data set's publishers are still registered.
+    assert "holder" in task["stan_clients"] and "pub-orders" in task["stan_clients"]
+    assert not [c for c in task["stan_clients"] if c.startswith("stan2js-")]
+    assert task["not_migrated"] == [{"channel": "orders.eu", "client_id": "holder", "queue_group": "",
+                                     "reason": "non-durable subscription"}]
     assert jsclient.stream_names(env.js.nats_urls()) == []
-    assert env.channelsz() == before
+    # Nothing in STAN changed: channels, counts and durable positions (the holder went away).
+    after = env.channelsz()
+    assert channel_states(after) == channel_states(before)
+    assert durable_positions(after) == durable_positions(before)
 
 
 def test_migration_copies_every_message_and_verifies(migrated_env):
@@ -72,11 +107,8 @@ def test_migration_copies_every_message_and_verifies(migrated_env):
             assert int(headers["Stan-Timestamp"]) > 1_600_000_000 * 10**9
     # STAN was only read: channels, counts and durable positions are as they were.
     after = env.channelsz()
-    assert {n: (c["msgs"], c["first_seq"], c["last_seq"]) for n, c in after.items()} == \
-        {n: (c["msgs"], c["first_seq"], c["last_seq"]) for n, c in before.items()}
-    durables = lambda chans: sorted((n, s.get("durable_name"), s.get("queue_name"), s["last_sent"], s["pending_count"])  # noqa: E731
-                                    for n, c in chans.items() for s in c.get("subscriptions") or [] if s["is_durable"])
-    assert durables(after) == durables(before)
+    assert channel_states(after) == channel_states(before)
+    assert durable_positions(after) == durable_positions(before)
 
 
 def test_timestamps_are_the_stan_timestamps(migrated_env):
@@ -128,9 +160,9 @@ def test_migrated_consumers_resume_where_the_stan_durables_left_off(migrated_env
     seqs = jsclient.publish(urls, "orders", [b"after-1", b"after-2"])
     assert seqs == [5001, 5002]
     got = jsclient.fetch(urls, "orders", "sub-billing_billing", 3000 + 2)
-    assert [s for s, _ in got] == list(range(2001, 5003))
+    assert [seq for seq, _payload in got] == list(range(2001, 5003))
     assert got[0][1] == payload(2001, 0) and got[-1][1] == b"after-2"
     # The queue group's consumer starts at message 1501 of events.
     got = jsclient.fetch(urls, "events", "workers_wq", 500)
-    assert [s for s, _ in got] == list(range(1501, 2001))
+    assert [seq for seq, _payload in got] == list(range(1501, 2001))
     assert got[0][1] == payload(1501, 40)
