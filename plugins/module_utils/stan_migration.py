@@ -565,6 +565,17 @@ class Migration(object):
                 self.p["stan_cluster_id"], active["cluster_id"], active["cluster_id"]))
         return servers
 
+    def follow_active(self):
+        """After the copy: the server that is FT-active now (STAN may have failed over meanwhile;
+        servers that do not answer, such as the one that was killed, are left out)."""
+        servers = UrlSource(self.p["stan_monitor_urls"], self.timeout).servers()
+        ok, msg, _summary = evaluate(servers, ignore_unreachable=True)
+        active = [s for s in servers if s["state"] == FT_ACTIVE]
+        if ok and active:
+            self.active_url = active[0]["endpoint"].rsplit("/streaming/", 1)[0]
+        elif not (len(servers) == 1 and servers[0]["state"] == "STANDALONE"):
+            raise nats_io.MigrationIOError("STAN has no active server to verify against: %s" % msg)
+
     def read_inventory(self):
         _doc, channels = nats_io.read_channels(self.active_url, self.timeout)
         return build_inventory(channels, self.p["client_id_prefix"])
@@ -720,6 +731,7 @@ class Migration(object):
     # -- verify
     async def verify(self, plans):
         rng = random.Random()
+        self.follow_active()
         inventory = self.read_inventory()
         results = []
         for plan in plans:

@@ -69,3 +69,44 @@ def test_sigkill_half_way_then_rerun_gives_no_gap_and_no_duplicate(fresh_env, tm
 
     rerun = env.migrate()
     assert rerun.rc == 0 and rerun.changed == 0, rerun.stdout[-3000:]
+
+
+def test_stan_failover_during_the_migration_then_rerun_gives_no_gap_and_no_duplicate(fresh_env, tmp_path):
+    """The active STAN server is SIGKILLed while the channel is being copied. Whether the run then
+    fails (its connection was to the killed server) or carries on through the standby that took
+    over, after the killed server is back as a standby (as Kubernetes restarts the pod) a rerun
+    leaves every message exactly once."""
+    env = fresh_env
+    fill(env, BIG)
+    urls = env.js.nats_urls()
+    play = start_play(env, tmp_path / "play.log")
+    killed = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and play.poll() is None:
+            info = jsclient.stream_info(urls, "ledger")
+            if info and info.state.messages >= 200:
+                killed = env.stan.active()
+                killed.kill()
+                break
+            time.sleep(0.02)
+        play.wait(timeout=180)
+    finally:
+        if play.poll() is None:
+            procs.kill_tree(play.pid)
+    assert killed is not None, "the migration finished before the kill"
+    print(f"first run: rc={play.returncode} after {killed.name} was killed")
+    env.stan.wait_for(lambda st: list(st.values()).count("FT_ACTIVE") == 1, timeout=30, what="a new FT_ACTIVE")
+    killed.start()
+    env.stan.wait_for(lambda st: sorted(st.values()) == ["FT_ACTIVE", "FT_STANDBY", "FT_STANDBY"], timeout=30,
+                      what="the killed server back as a standby")
+
+    result = env.migrate()
+    assert result.rc == 0, result.stdout[-4000:]
+    task = result.task(TASK)
+    assert all(v["ok"] for v in task["verification"]), task["verification"]
+    msgs = jsclient.all_msgs(urls, "ledger", "ledger", 8000)
+    assert [int(h["Stan-Sequence"]) for _seq, h in msgs] == list(range(1, 8001))
+    assert [seq for seq, _h in msgs] == list(range(1, 8001))
+    assert jsclient.stream_info(urls, "ledger").state.messages == 8000
+    assert jsclient.stream_info(urls, "ledger_archive").state.messages == 2000
