@@ -1,6 +1,7 @@
 """decommission_stan against the real API server: after a verified migration it removes the STAN
-objects from Kubernetes (roles/stan, state absent) and keeps the store claim; STAN itself and the
-migration run as local processes (tests/lib/migration_env.py)."""
+objects from Kubernetes (roles/stan, state absent); STAN itself and the migration run as local
+processes (tests/lib/migration_env.py) and keep their data. The StatefulSet's pods never start
+(no store claim is made): only the objects and their removal are under test here."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ STAN_OBJECTS = """---
         stan_namespace: {namespace}
         stan_claim_check: false
         stan_wait: false
+        stan_exporter_enabled: false
 """
 
 
