@@ -156,3 +156,40 @@ def test_azure_playbook_with_smb_verifies_ft_on_real_pods_and_at_vvv_never_shows
     teardown = run_playbook(PLAYBOOKS / "azure_teardown.yml", env=env, extra_vars={
         "resource_group": RG, "storage_account": SMB_ACCOUNT, "k8s_namespace": SMB_NAMESPACE, "delete_data": True})
     assert teardown.rc == 0, teardown.stdout[-4000:]
+
+
+NATS_ACCOUNT = "nsfte2enats"
+NATS_NAMESPACE = "e2e-azure-nats"
+
+
+def test_azure_playbook_with_its_own_nats_cluster_runs_stan_in_external_nats_mode_with_ft_and_a_lossless_failover(
+        standin, subnet_id, env, kube):
+    """The guide's Azure path: a NATS cluster first (here the nats_jetstream role with JetStream off,
+    deploy_nats: true), STAN against it in external-NATS mode; the FT check passes and the failover
+    drill (in-cluster Jobs through the NATS Service) loses nothing."""
+    extra = {**base_vars(subnet_id), "storage_account": NATS_ACCOUNT, "k8s_namespace": NATS_NAMESPACE,
+             "deploy_nats": True}
+    result = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=extra, env=env)
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    apps = client.AppsV1Api(kube)
+    nats = apps.read_namespaced_stateful_set("nats", NATS_NAMESPACE)
+    assert (nats.status.ready_replicas or 0) == nats.spec.replicas == 3
+    conf = client.CoreV1Api(kube).list_namespaced_config_map(NATS_NAMESPACE, label_selector=MANAGED).items
+    stan_conf = next(c.data["stan.conf"] for c in conf if "stan.conf" in (c.data or {}))
+    assert "nats://nats:4222" in stan_conf  # external NATS, not the embedded server
+    ft = result.task("Verify that exactly one server is FT active")
+    assert len(ft["standby"]) == 2 and {s["state"] for s in ft["servers"]} == {"FT_ACTIVE", "FT_STANDBY"}
+
+    drill = run_playbook(PLAYBOOKS / "failover_drill.yml", env=env, timeout=900, extra_vars={
+        "stan_namespace": NATS_NAMESPACE, "stan_name": "stan", "drill_nats_url": f"nats://nats.{NATS_NAMESPACE}.svc:4222",
+        "drill_messages_before": 10, "drill_messages_after": 10})
+    assert drill.rc == 0, drill.stdout[-5000:]
+    report = drill.task("Report the drill")["msg"]
+    assert report[2] == "messages: 10 before + 10 after = 20 received, 0 lost", report
+    assert not report[0].startswith(f"failover: {ft['active']} deleted, {ft['active']} ")
+
+    teardown = run_playbook(PLAYBOOKS / "azure_teardown.yml", env=env, extra_vars={
+        "resource_group": RG, "storage_account": NATS_ACCOUNT, "k8s_namespace": NATS_NAMESPACE, "delete_data": True,
+        "deploy_nats": True})
+    assert teardown.rc == 0, teardown.stdout[-4000:]
+    assert apps.list_namespaced_stateful_set(NATS_NAMESPACE).items == []

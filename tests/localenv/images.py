@@ -30,6 +30,15 @@ What each image holds, and how it compares with the upstream image of the same t
   ["/bin/sh"] (alpine's), WORKDIR /root, NKEYS_PATH/XDG_* variables. Here: stan-pub and stan-sub
   v0.10.4 (the same version) in /usr/local/bin, busybox, the same entrypoint behaviour, working
   directory, variables and user; not nats, nsc, nats-top, stan-bench, curl, jq or figlet.
+- `nats:2.15.3-alpine` (roles/nats_jetstream `nats_jetstream_image`; the role passes
+  `--config <its nats.conf> --pid <file>` and a preStop hook runs `nats-server --signal ldm=...`).
+  Upstream (nats-io/nats-docker, 2.x/alpine): FROM alpine; ENV NATS_SERVER <version>; nats-server
+  in /usr/local/bin; a default /etc/nats/nats-server.conf; docker-entrypoint.sh, which prefixes
+  `nats-server` when the first argument is an option; EXPOSE 4222 6222 8222; ENTRYPOINT
+  ["docker-entrypoint.sh"]; CMD ["nats-server", "--config", "/etc/nats/nats-server.conf"]; no USER.
+  Here: the same config and entrypoint behaviour, nats-server built from source at the version the
+  tag names, a minimal default config of the project's own (client 4222, monitoring 8222), busybox
+  for alpine's userland.
 - the CSI node stand-in (tests/localenv/csi-standin), `localhost/nsft-csi-standin:<digest>`.
 """
 
@@ -93,8 +102,10 @@ exec /bin/sh -l
 def role_refs() -> dict[str, str]:
     """The references the manifests use, read from where they are set (never a second copy)."""
     defaults = yaml.safe_load((REPO / "roles" / "stan" / "defaults" / "main.yml").read_text())
+    nats = yaml.safe_load((REPO / "roles" / "nats_jetstream" / "defaults" / "main.yml").read_text())
     drill = yaml.safe_load((REPO / "playbooks" / "failover_drill.yml").read_text())[0]["vars"]
-    return {"stan": defaults["stan_image"], "init": defaults["stan_init_image"], "drill": drill["drill_image"]}
+    return {"stan": defaults["stan_image"], "init": defaults["stan_init_image"], "drill": drill["drill_image"],
+            "nats": nats["nats_jetstream_image"]}
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -181,6 +192,44 @@ def nats_box_image() -> ociimage.Image:
     return with_busybox(image)
 
 
+NATS_ENTRYPOINT = b"""#!/bin/sh
+# Entrypoint of the locally written nats image, with the upstream image's behaviour: a first
+# argument that is an option ("--config ...") runs nats-server with the arguments.
+set -e
+case "$1" in
+    -*) set -- nats-server "$@" ;;
+esac
+exec "$@"
+"""
+
+NATS_DEFAULT_CONFIG = b"""# Default configuration of the locally written nats image (the roles pass their own).
+port: 4222
+http_port: 8222
+"""
+
+
+def nats_image() -> ociimage.Image:
+    ref = role_refs()["nats"]
+    version = ref.rsplit(":", 1)[1].split("-", 1)[0]
+    built = cached_binary("nats-server")
+    if built.name != f"nats-server-v{version}":
+        raise RuntimeError(f"{ref} needs nats-server v{version}; tests/localenv/build.sh built {built.name}: "
+                           "make NATS_SERVER_VERSION and nats_jetstream_image agree")
+    image = ociimage.Image(
+        ref=ref,
+        files=[(str(built), "/usr/local/bin/nats-server", 0o755)],
+        data=[(NATS_ENTRYPOINT, "/usr/local/bin/docker-entrypoint.sh", 0o755),
+              (NATS_DEFAULT_CONFIG, "/etc/nats/nats-server.conf", 0o644),
+              (PASSWD, "/etc/passwd", 0o644), (GROUP, "/etc/group", 0o644)],
+        entrypoint=["docker-entrypoint.sh"],
+        cmd=["nats-server", "--config", "/etc/nats/nats-server.conf"],
+        env=[ociimage.DEFAULT_PATH, f"NATS_SERVER={version}"],
+        exposed_ports=["4222/tcp", "6222/tcp", "8222/tcp"],
+        labels={"org.opencontainers.image.description": "written locally by tests/localenv/images.py, not the upstream image"},
+    )
+    return with_busybox(image)
+
+
 def csi_standin_ref() -> str:
     """Tagged by the binary's digest, so a rebuilt stand-in is a new image the DaemonSet rolls to."""
     digest = hashlib.sha256(cached_binary("csi-standin").read_bytes()).hexdigest()[:12]
@@ -196,7 +245,7 @@ def csi_standin_image() -> ociimage.Image:
     )
 
 
-IMAGE_BUILDERS = (stan_image, busybox_image, nats_box_image, csi_standin_image)
+IMAGE_BUILDERS = (stan_image, busybox_image, nats_box_image, nats_image, csi_standin_image)
 
 
 # ------------------------------------------------------------------------------ cache
