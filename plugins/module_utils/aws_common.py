@@ -22,7 +22,6 @@ except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing l
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict, compare_aws_tags
-from ansible_collections.amazon.aws.plugins.module_utils.waiter import custom_waiter_config
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_regions import region_problem
 from ansible_collections.nats_streaming.ft.plugins.module_utils.common import make_diff
 
@@ -90,8 +89,17 @@ def paginate(client, operation, **params):
 
 
 def waiter_config(timeout, delay):
-    """Delay and attempts so that a waiter waits at least ``timeout`` seconds."""
-    return custom_waiter_config(timeout=max(int(timeout), 1), default_pause=max(int(delay), 1))
+    """Delay and attempts so that a waiter waits at least ``timeout`` seconds.
+
+    Computed here rather than with amazon.aws's ``waiter.custom_waiter_config``, which only
+    exists from amazon.aws 9.0.0 on (the collection supports amazon.aws 7.0.0 and later).
+    """
+    timeout = max(int(timeout), 1)
+    # A short timeout still gets about three tries.
+    delay = min(max(int(delay), 1), max(timeout // 3, 1))
+    # The first attempt is immediate: (attempts - 1) pauses must cover the timeout.
+    attempts = 1 + -(-timeout // delay)
+    return {"Delay": delay, "MaxAttempts": attempts}
 
 
 def wait_for(client, name, operation, acceptors, timeout, delay=5, what=None, option="wait_timeout", **params):

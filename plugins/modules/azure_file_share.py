@@ -10,6 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: azure_file_share
 short_description: Manage an Azure Files share (SMB or NFS) through Azure Resource Manager
+version_added: 0.1.0
 description:
   - Create, update or delete a file share of an Azure storage account.
   - NFS shares need a V(FileStorage) account of the Premium tier (C(Premium_*) or C(PremiumV2_*), read from Azure's

@@ -10,6 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: azure_storage_account
 short_description: Manage an Azure storage account for Azure Files, with its network rules
+version_added: 0.1.0
 description:
   - Create, update or delete an Azure storage account meant to hold Azure Files shares.
   - Secure by default; a new account is https only, with minimum TLS 1.2, no public blob access and, when

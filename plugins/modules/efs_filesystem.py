@@ -11,6 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: efs_filesystem
 short_description: Create, update or delete an Amazon EFS file system
+version_added: 0.1.0
 description:
   - Ensures that one Amazon EFS file system exists (or not) with the given settings.
   - A file system is identified by O(name) or by O(id). O(name) is turned into a deterministic
@@ -112,10 +113,8 @@ notes:
   - Backup policies are not managed by this module.
   - Check mode predicts exactly what a real run does; the diff of a check run equals the diff of the real run.
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
+  - nats_streaming.ft.aws
+  - nats_streaming.ft.aws.tags
   - nats_streaming.ft.attributes
   - nats_streaming.ft.attributes.check_mode
   - nats_streaming.ft.attributes.diff_mode
@@ -233,6 +232,7 @@ diff:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_efs import DAY_RULES, run
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_options import with_aws_options
 
 argument_spec = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -262,7 +262,7 @@ argument_spec = dict(
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=argument_spec,
+        argument_spec=with_aws_options(argument_spec),
         mutually_exclusive=[("name", "id")],
         required_one_of=[("name", "id")],
         supports_check_mode=True,

@@ -11,6 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: efs_mount_targets
 short_description: Manage the set of mount targets of an Amazon EFS file system
+version_added: 0.1.0
 description:
   - Ensures that an EFS file system has a mount target in each of the given subnets, with the
     given security groups.
@@ -59,9 +60,7 @@ options:
 notes:
   - Check mode predicts exactly what a real run does; the diff of a check run equals the diff of the real run.
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - nats_streaming.ft.aws
   - nats_streaming.ft.attributes
   - nats_streaming.ft.attributes.check_mode
   - nats_streaming.ft.attributes.diff_mode
@@ -144,6 +143,7 @@ diff:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_efs_mount_targets import run
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_options import with_aws_options
 
 argument_spec = dict(
     file_system_id=dict(type="str", required=True, aliases=["id"]),
@@ -156,7 +156,7 @@ argument_spec = dict(
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=with_aws_options(argument_spec), supports_check_mode=True)
     run(module)
 
 

@@ -11,6 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: efs_nfs_security_group
 short_description: Security group that lets NFS clients reach EFS mount targets
+version_added: 0.1.0
 description:
   - Ensures a security group in a VPC, for EFS mount targets, whose ingress allows NFS (TCP 2049)
     from the given source security groups and/or CIDRs.
@@ -78,10 +79,8 @@ options:
 notes:
   - Check mode predicts exactly what a real run does; the diff of a check run equals the diff of the real run.
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.tags
-  - amazon.aws.boto3
+  - nats_streaming.ft.aws
+  - nats_streaming.ft.aws.tags
   - nats_streaming.ft.attributes
   - nats_streaming.ft.attributes.check_mode
   - nats_streaming.ft.attributes.diff_mode
@@ -169,6 +168,7 @@ diff:
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_options import with_aws_options
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_security_group import run
 
 argument_spec = dict(
@@ -189,7 +189,7 @@ argument_spec = dict(
 
 def main():
     module = AnsibleAWSModule(
-        argument_spec=argument_spec,
+        argument_spec=with_aws_options(argument_spec),
         mutually_exclusive=[("name", "group_id")],
         required_one_of=[("name", "group_id")],
         supports_check_mode=True,

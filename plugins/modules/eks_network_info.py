@@ -11,6 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: eks_network_info
 short_description: Network facts of an Amazon EKS cluster, for placing EFS mount targets
+version_added: 0.1.0
 description:
   - From the name of an EKS cluster, returns its VPC (found through the cluster's subnets), the
     subnets with availability zone and public/private, the cluster security group, the node
@@ -31,9 +32,7 @@ options:
     required: true
     aliases: [name]
 extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+  - nats_streaming.ft.aws
   - nats_streaming.ft.attributes
   - nats_streaming.ft.attributes.info_module
 """
@@ -173,6 +172,7 @@ nfs_client_security_group_ids:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_eks import run
+from ansible_collections.nats_streaming.ft.plugins.module_utils.aws_options import with_aws_options
 
 argument_spec = dict(
     cluster_name=dict(type="str", required=True, aliases=["name"]),
@@ -180,7 +180,7 @@ argument_spec = dict(
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(argument_spec=with_aws_options(argument_spec), supports_check_mode=True)
     run(module)
 
 

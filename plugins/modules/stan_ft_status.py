@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 DOCUMENTATION = r"""
 module: stan_ft_status
 short_description: Check that exactly one NATS Streaming server of an FT group is active
+version_added: 0.1.0
 description:
   - Reads C(/streaming/serverz) of every NATS Streaming (STAN) server of a fault-tolerant (FT) group and
     returns each server's name, state, server_id, clients, channels and message counts, plus which
@@ -86,7 +87,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - nats_streaming.ft.k8s_auth
   - nats_streaming.ft.attributes
   - nats_streaming.ft.attributes.info_module
 requirements:
