@@ -14,6 +14,7 @@ no content yet is reported as EMPTY rather than passed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.lib.paths import BUILD, stage_collection  # noqa: E402
+from tests.packaging.versions import MAXIMUM, MINIMUM, stage_name  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 PY = sys.executable
@@ -77,8 +79,17 @@ def stage_lint() -> None:
 
 def stage_sanity() -> None:
     """ansible-test sanity on a staged copy of exactly the files git would ship."""
-    root = BUILD / "sanity" / "ansible_collections" / "nats_streaming" / "ft"
-    shutil.rmtree(root, ignore_errors=True)
+    import importlib.metadata
+
+    import ansible_collections  # the ones the `ansible` package ships
+
+    run_sanity("sanity", importlib.metadata.version("ansible-core"), [Path(p) for p in ansible_collections.__path__])
+
+
+def run_sanity(name: str, core: str, dependency_paths: list[Path]) -> None:
+    """ansible-test sanity of ansible-core ``core`` with the dependencies found under ``dependency_paths``."""
+    root = BUILD / name / "ansible_collections" / "nats_streaming" / "ft"
+    shutil.rmtree(root.parents[2], ignore_errors=True)
     root.mkdir(parents=True)
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
                            text=True, check=True).stdout.split("\n")
@@ -89,30 +100,25 @@ def stage_sanity() -> None:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
     # The collections we depend on, beside ours, as ansible-test expects to find them.
-    import ansible_collections  # the ones the `ansible` package ships
-
     for dep in ("amazon/aws", "kubernetes/core"):
-        source = next(Path(p) / dep for p in ansible_collections.__path__ if (Path(p) / dep).is_dir())
+        source = next(p / dep for p in dependency_paths if (p / dep).is_dir())
         link = root.parents[1] / dep
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.exists():
             link.symlink_to(source)
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-    sh([sanity_ansible_test(), "sanity", "--local", "--requirements", "--python", "3.11", "--color", "no"], cwd=root)
+    sh([sanity_ansible_test(core), "sanity", "--local", "--requirements", "--python", "3.11", "--color", "no"], cwd=root)
 
 
-def sanity_ansible_test() -> str:
+def sanity_ansible_test(core: str) -> str:
     """ansible-test in its own virtualenv: --requirements pins sanity tools we keep out of .venv.
 
     ansible-test bootstraps pip in each per-test virtualenv with a script it downloads from a
     host this machine cannot reach; tests/sanity/pip_bootstrap.py does the same job offline.
     """
-    import importlib.metadata
-
-    core = importlib.metadata.version("ansible-core")
-    venv = BUILD / "sanity-venv"
-    marker = venv / f".ansible-core-{core}"
+    venv = BUILD / f"sanity-venv-{core}"
+    marker = venv / ".installed"
     if not marker.exists():
         shutil.rmtree(venv, ignore_errors=True)
         sh([shutil.which("python3") or "python3", "-m", "venv", str(venv)])
@@ -191,9 +197,66 @@ def stage_env_down() -> None:
     sh([PY, "-m", "pytest", "tests/teardown", "-p", "no:cacheprovider"])
 
 
+# --------------------------------------------------------------------------- version range ends
+# What the other stages run on the `ansible` release of test-requirements.txt, these run on the
+# ends of the ranges galaxy.yml, requirements.yml and meta/runtime.yml declare
+# (tests/packaging/versions.py), each in its own virtualenv under .build/.
+RANGE_TEST_PACKAGES = ["pytest>=8.0.0", "moto[server]>=5.0.0", "jmespath>=1.0.0", "cryptography>=42.0.0"]
+
+
+def ansible_release_venv(versions: dict, with_tests: bool) -> Path:
+    """A virtualenv with the `ansible` release carrying ``versions``, checked against them."""
+    venv = BUILD / f"ansible-{versions['ansible']}-core-{versions['ansible-core']}{'-tests' if with_tests else ''}"
+    marker = venv / ".installed"
+    if not marker.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        sh([shutil.which("python3") or "python3", "-m", "venv", str(venv)])
+        packages = [f"ansible=={versions['ansible']}", f"ansible-core=={versions['ansible-core']}"]
+        if with_tests:
+            packages += ["-r", str(REPO / "requirements.txt"), *RANGE_TEST_PACKAGES]
+        sh([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", *packages])
+        marker.touch()
+    found = json.loads(subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "import json, ansible_collections, pathlib, ansible.release as r;"
+         "m = lambda c: json.loads(next(pathlib.Path(p, c, 'MANIFEST.json') for p in ansible_collections.__path__"
+         " if pathlib.Path(p, c, 'MANIFEST.json').exists()).read_text())['collection_info']['version'];"
+         "print(json.dumps({'ansible-core': r.__version__, 'amazon.aws': m('amazon/aws'), 'kubernetes.core': m('kubernetes/core')}))"],
+        capture_output=True, text=True, check=True).stdout)
+    wanted = {k: versions[k] for k in found}
+    if found != wanted:
+        raise RuntimeError(f"{venv.name} carries {found}, not the tested {wanted}")
+    print(f"versions in {venv.name}: {found}", flush=True)
+    return venv
+
+
+def venv_collection_paths(venv: Path) -> list[Path]:
+    return [Path(p) for p in subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import ansible_collections; print('\\n'.join(ansible_collections.__path__))"],
+        capture_output=True, text=True, check=True).stdout.split()]
+
+
+def stage_minimum() -> None:
+    """Sanity, unit tests and the efs_filesystem integration target on the declared minimum."""
+    venv = ansible_release_venv(MINIMUM, with_tests=True)
+    run_sanity("sanity-min", MINIMUM["ansible-core"], venv_collection_paths(venv))
+    python = str(venv / "bin" / "python")
+    sh([python, "-m", "pytest", "tests/unit", "-p", "no:cacheprovider"])
+    sh([python, "-m", "pytest", "tests/integration/test_aws_modules.py", "-p", "no:cacheprovider",
+        "-k", "test_efs_filesystem_create_rerun_update_bad_input_delete"])
+
+
+def stage_maximum() -> None:
+    """Sanity on the newest tested versions."""
+    venv = ansible_release_venv(MAXIMUM, with_tests=False)
+    run_sanity("sanity-max", MAXIMUM["ansible-core"], venv_collection_paths(venv))
+
+
 STAGES = [
     ("lint", stage_lint, False),
     ("sanity", stage_sanity, False),
+    (stage_name("min", MINIMUM), stage_minimum, False),
+    (stage_name("max", MAXIMUM), stage_maximum, False),
     ("package", stage_package, False),
     ("unit", stage_unit, False),
     ("integration", stage_integration, False),
