@@ -20,7 +20,7 @@ description:
     through the access point (EFS CSI driver, C(volumeHandle) C(<file system id>::<access point id>),
     returned as RV(volume_handle)) need no root init container to fix the ownership of their
     store, so they can run under the Pod Security C(restricted) profile.
-  - The access point is found by a client token derived from O(file_system_id) and O(name): a play
+  - The access point is found by a client token derived from O(file_system_id) and O(name), so a play
     that died right after C(CreateAccessPoint) finds the access point it made instead of making a
     second one. An access point tagged C(Name=<name>) that another tool made is adopted, but only
     deleted with O(force=true).
