@@ -197,6 +197,50 @@ def stage_env_down() -> None:
     sh([PY, "-m", "pytest", "tests/teardown", "-p", "no:cacheprovider"])
 
 
+# --------------------------------------------------------------------------- galaxy-importer
+GALAXY_IMPORTER = "galaxy-importer==0.4.44"
+
+
+def stage_galaxy_importer() -> None:
+    """What Galaxy runs on upload, on the built tarball, ansible-doc and ansible-lint enabled."""
+    venv = BUILD / "galaxy-importer"
+    marker = venv / f".installed-{GALAXY_IMPORTER}"
+    if not marker.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        sh([shutil.which("python3") or "python3", "-m", "venv", str(venv)])
+        sh([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", GALAXY_IMPORTER])
+        marker.touch()
+    work = BUILD / "galaxy-import"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    sh([tool("ansible-galaxy"), "collection", "build", "--output-path", str(work), str(REPO)])
+    tarball = next(work.glob("*.tar.gz"))
+    # Like Galaxy: only the importer's own ansible-core, no collections, no user configuration.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin", GALAXY_IMPORTER_RUN_ANSIBLE_DOC="true",
+               GALAXY_IMPORTER_RUN_ANSIBLE_LINT="true", GALAXY_IMPORTER_OFFLINE_ANSIBLE_LINT="true",
+               HOME=str(work))
+    print(f"$ galaxy-importer {tarball.name}", flush=True)
+    with open(work / "importer.log", "w") as log:
+        proc = subprocess.run([str(venv / "bin" / "python"), "-m", "galaxy_importer.main", str(tarball)], cwd=work,
+                              env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+    print((work / "importer.log").read_text(), flush=True)
+    result = work / "importer_result.json"
+    if proc.returncode != 0 or not result.exists():
+        raise RuntimeError(f"galaxy-importer failed (exit code {proc.returncode}), see {work / 'importer.log'}")
+    data = json.loads(result.read_text())
+    counts = {}
+    for content in data["docs_blob"]["contents"]:
+        documented = bool((content.get("doc_strings") or {}).get("doc") or content.get("readme_html"))
+        kind = counts.setdefault(content["content_type"], [0, 0])
+        kind[0] += 1
+        kind[1] += documented
+    print("galaxy-importer contents (documented/total): "
+          + ", ".join(f"{kind} {done}/{total}" for kind, (total, done) in sorted(counts.items())), flush=True)
+    sh([PY, "-m", "pytest", "tests/galaxy_importer", "-p", "no:cacheprovider"],
+       env={"NSFT_GALAXY_IMPORTER_RESULT": str(result)})
+
+
 # --------------------------------------------------------------------------- version range ends
 # What the other stages run on the `ansible` release of test-requirements.txt, these run on the
 # ends of the ranges galaxy.yml, requirements.yml and meta/runtime.yml declare
@@ -258,6 +302,7 @@ STAGES = [
     (stage_name("min", MINIMUM), stage_minimum, False),
     (stage_name("max", MAXIMUM), stage_maximum, False),
     ("package", stage_package, False),
+    ("galaxy-importer", stage_galaxy_importer, False),
     ("unit", stage_unit, False),
     ("integration", stage_integration, False),
     ("roles", stage_roles, False),
