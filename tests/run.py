@@ -148,7 +148,7 @@ def stage_integration() -> None:
 
 
 def stage_roles() -> None:
-    pytest("tests/roles")
+    pytest("tests/roles", "--ignore=tests/roles/scans")
 
 
 def stage_env_up() -> None:
@@ -195,6 +195,32 @@ def stage_e2e() -> None:
 def stage_env_down() -> None:
     sh([PY, "tests/localenv/localenv.py", "down"])
     sh([PY, "-m", "pytest", "tests/teardown", "-p", "no:cacheprovider"])
+
+
+# --------------------------------------------------------------------------- manifest scanners
+CHECKOV = "checkov==3.3.30"
+KUBE_SCORE = "github.com/zegl/kube-score/cmd/kube-score@v1.20.0"
+
+
+def stage_scan() -> None:
+    """checkov (own virtualenv) and kube-score (go install) on the roles' default renders."""
+    venv = BUILD / "checkov"
+    marker = venv / f".installed-{CHECKOV}"
+    if not marker.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        sh([shutil.which("python3") or "python3", "-m", "venv", str(venv)])
+        sh([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", CHECKOV])
+        marker.touch()
+    bin_dir = BUILD / "bin"
+    kube_score = bin_dir / "kube-score"
+    version = KUBE_SCORE.rsplit("@", 1)[1]
+    stamp = bin_dir / f".kube-score-{version}"
+    if not stamp.exists():
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        sh(["go", "install", KUBE_SCORE], env={"GOBIN": str(bin_dir)}, cwd=BUILD)
+        stamp.touch()
+    sh([PY, "-m", "pytest", "tests/roles/scans", "-p", "no:cacheprovider", "-s"],
+       env={"NSFT_CHECKOV": str(venv / "bin" / "checkov"), "NSFT_KUBE_SCORE": str(kube_score)})
 
 
 # --------------------------------------------------------------------------- galaxy-importer
@@ -306,6 +332,7 @@ STAGES = [
     ("unit", stage_unit, False),
     ("integration", stage_integration, False),
     ("roles", stage_roles, False),
+    ("scan", stage_scan, False),
     ("env-up", stage_env_up, True),
     ("smoke", stage_smoke, True),
     ("molecule", stage_molecule, True),
