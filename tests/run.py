@@ -192,6 +192,14 @@ def stage_e2e() -> None:
     pytest_in_env("tests/e2e")
 
 
+def stage_podsecurity() -> None:
+    pytest_in_env("tests/podsecurity")
+
+
+def stage_awx() -> None:
+    pytest_in_env("tests/awx")
+
+
 def stage_env_down() -> None:
     sh([PY, "tests/localenv/localenv.py", "down"])
     sh([PY, "-m", "pytest", "tests/teardown", "-p", "no:cacheprovider"])
@@ -339,6 +347,8 @@ STAGES = [
     ("stan", stage_stan, False),
     ("jetstream", stage_jetstream, False),
     ("e2e", stage_e2e, True),
+    ("podsecurity", stage_podsecurity, True),
+    ("awx", stage_awx, True),
     ("molecule-kind", stage_molecule_kind, True),
     ("env-down", stage_env_down, True),
 ]
