@@ -12,6 +12,7 @@ environment, or against any cluster with `localenv.py run -- pytest tests/podsec
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -85,11 +86,15 @@ def test_stan_pod_with_root_init_is_rejected_by_admission(api, restricted_namesp
         create_pod(api, restricted_namespace, "stan-root-init", template)
     exc = caught.value
     assert exc.status == 403, exc.body
+    status = json.loads(exc.body)
+    assert status["reason"] == "Forbidden"
     # The PodSecurity admission plugin's message, naming the container and every violation.
-    assert 'violates PodSecurity "restricted:latest"' in exc.body
+    message = status["message"]
+    print(f"\nadmission: {message}")
+    assert 'violates PodSecurity "restricted:latest"' in message
     for violation in ('runAsNonRoot != true (container "store-permissions"', 'runAsUser=0 (container "store-permissions"',
                       'unrestricted capabilities (container "store-permissions"'):
-        assert violation in exc.body, exc.body
+        assert violation in message, message
     pods = client.CoreV1Api(api).list_namespaced_pod(restricted_namespace).items
     assert "stan-root-init" not in [p.metadata.name for p in pods]
 
