@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 DOCUMENTATION = r"""
 module: stan_to_jetstream
 short_description: Copy NATS Streaming channels and durable subscriptions into JetStream, and verify the copy
+version_added: 0.1.0
 description:
   - Migrates NATS Streaming (STAN) channels to JetStream streams and STAN durable subscriptions (plain and queue)
     to JetStream durable pull consumers, then verifies the result. STAN is only read, never changed.

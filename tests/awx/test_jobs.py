@@ -170,11 +170,12 @@ WRONG_ANSWERS = {
     "aws": {
         "cluster_name": "-starts-with-dash", "aws_region": "mars-north-1", "k8s_namespace": "Not_A_Namespace",
         "storage_mode": "nfs", "efs_access_point": "maybe", "stan_replicas": 1, "stan_cluster_id": "has.dots",
-        "verify_ft": "perhaps",
+        "verify_ft": "perhaps", "deploy_nats": "sometimes",
     },
     "azure": {
         "resource_group": "bad group!", "storage_account": "Not-Valid", "location": "East US", "protocol": "cifs",
         "share_quota": 50, "k8s_namespace": "Not_A_Namespace", "nats_url": "http://nats:4222", "stan_replicas": 1,
+        "deploy_nats": "sometimes",
     },
     "status": {"k8s_namespace": "Not_A_Namespace", "stan_name": "Bad_Name", "claim_name": "Bad_Claim"},
 }
