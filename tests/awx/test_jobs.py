@@ -101,8 +101,8 @@ def status_job(bearer, tmp_path_factory):
     return run
 
 
-def test_aws_job_with_survey_defaults_converges_under_restricted_then_reruns_unchanged(aws_job, eks, aws_endpoint, kube,
-                                                                                      monkeypatch):
+def test_aws_job_with_survey_defaults_converges_under_restricted_then_reruns_unchanged(
+        aws_job, eks, aws_endpoint, kube, monkeypatch):
     # Pod Security "restricted" is enforced in the namespace: the access point path must need no root.
     namespace = make_namespace(kube, "awx-aws", RESTRICTED)
     answers = {"k8s_namespace": namespace, "verify_ft": "false"}
@@ -187,8 +187,8 @@ def test_every_survey_question_has_a_wrong_answer_here():
 
 
 @pytest.mark.parametrize("playbook, question", [(p, q) for p, answers in WRONG_ANSWERS.items() for q in answers])
-def test_a_wrong_survey_answer_fails_in_the_validation_block_naming_it(playbook, question, aws_job, azure_job, status_job,
-                                                                      eks, aws_endpoint, monkeypatch):
+def test_a_wrong_survey_answer_fails_in_the_validation_block_naming_it(
+        playbook, question, aws_job, azure_job, status_job, eks, aws_endpoint, monkeypatch):
     runner = {"aws": aws_job, "azure": azure_job, "status": status_job}[playbook]
     answers = {"k8s_namespace": "awx-wrong"} if question != "k8s_namespace" else {}
     answers[question] = WRONG_ANSWERS[playbook][question]

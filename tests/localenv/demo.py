@@ -182,5 +182,6 @@ def main() -> int:
             banner("Stopping the local environment")
             localenv.down(argparse.Namespace(quiet=False))
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,8 +24,9 @@ def release():
 def module_docs():
     for path in sorted((REPO / "plugins" / "modules").glob("*.py")):
         tree = ast.parse(path.read_text())
-        doc = next(n.value.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "DOCUMENTATION")
-        yield path.stem, yaml.safe_load(doc)
+        docs = [n.value.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "DOCUMENTATION"]
+        assert docs, f"{path.name} has no DOCUMENTATION"
+        yield path.stem, yaml.safe_load(docs[0])
 
 
 def test_antsibull_changelog_lint_is_clean():
