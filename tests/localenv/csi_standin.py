@@ -28,7 +28,6 @@ if str(REPO) not in sys.path:
 
 NAMESPACE = "nsft-csi"
 DRIVERS = {"efs": "efs.csi.aws.com", "azurefile": "file.csi.azure.com"}
-FIELD_MANAGER = "nsft-localenv"
 LABELS = {"app.kubernetes.io/name": "csi-standin", "app.kubernetes.io/part-of": "nsft-localenv"}
 KUBELET_DIR = "/var/lib/kubelet"
 SHARED_IN_POD = "/shared"
@@ -112,17 +111,14 @@ def deploy(api_client, shared_root: str, image: str | None = None, namespace: st
     """Apply the manifests (server-side apply) and wait until the kubelet of every node that runs
     the DaemonSet lists both drivers in its CSINode object (i.e. the registration worked)."""
     from kubernetes import client
-    from kubernetes.dynamic import DynamicClient
+
+    from tests.localenv import kubeapply
 
     if image is None:
         from tests.localenv import images
 
         image = images.csi_standin_ref()
-    dyn = DynamicClient(api_client)
-    for obj in csi_standin_manifests(shared_root, image, namespace):
-        resource = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-        dyn.server_side_apply(resource, body=obj, namespace=obj["metadata"].get("namespace"),
-                              field_manager=FIELD_MANAGER, force_conflicts=True)
+    kubeapply.apply(api_client, csi_standin_manifests(shared_root, image, namespace))
 
     apps, storage, core = client.AppsV1Api(api_client), client.StorageV1Api(api_client), client.CoreV1Api(api_client)
     selector = ",".join(f"{k}={v}" for k, v in LABELS.items())

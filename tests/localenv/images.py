@@ -40,6 +40,8 @@ What each image holds, and how it compares with the upstream image of the same t
   tag names, a minimal default config of the project's own (client 4222, monitoring 8222), busybox
   for alpine's userland.
 - the CSI node stand-in (tests/localenv/csi-standin), `localhost/nsft-csi-standin:<digest>`.
+- the pod network (tests/localenv/podnetwork.py), `localhost/nsft-pod-network:<digest>`: the pinned
+  kubectl, busybox (`ip`) and the reconcile script.
 """
 
 from __future__ import annotations
@@ -245,7 +247,24 @@ def csi_standin_image() -> ociimage.Image:
     )
 
 
-IMAGE_BUILDERS = (stan_image, busybox_image, nats_box_image, nats_image, csi_standin_image)
+def pod_network_image() -> ociimage.Image:
+    from tests.localenv import podnetwork
+
+    image = ociimage.Image(
+        ref="localhost/nsft-pod-network:latest",
+        files=[(str(cached_binary("kubectl")), "/usr/local/bin/kubectl", 0o755)],
+        data=[(podnetwork.SCRIPT.encode(), "/usr/local/bin/nsft-pod-network", 0o755),
+              (PASSWD, "/etc/passwd", 0o644), (GROUP, "/etc/group", 0o644)],
+        dirs=["/tmp"],
+        labels={"org.opencontainers.image.description": "the local cluster's pod network (kindnetd's job)"},
+    )
+    image = with_busybox(image)
+    # Tagged by content, so a changed script or kubectl is a new image the DaemonSet rolls to.
+    image.ref = f"localhost/nsft-pod-network:{content_key(image)[:12]}"
+    return image
+
+
+IMAGE_BUILDERS = (stan_image, busybox_image, nats_box_image, nats_image, csi_standin_image, pod_network_image)
 
 
 # ------------------------------------------------------------------------------ cache

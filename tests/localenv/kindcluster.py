@@ -7,15 +7,13 @@ Everything the tests need from the cluster comes from kind's own configuration:
   a host directory the log lands in;
 - the shared store: one host directory mounted into every worker (`extraMounts`), which the CSI
   node stand-in (tests/localenv/csi_standin) bind-mounts into pods;
-- kind's default CNI (kindnetd) cannot be fetched here, so `disableDefaultCNI` is set and
-  `configure_network` does what kindnetd does: each node gets a ptp CNI config for its own
-  `spec.podCIDR` and a route to every other node's pod CIDR via that node's address.
+- kind's default CNI (kindnetd) cannot be fetched here, so `disableDefaultCNI` is set and the
+  environment's own DaemonSet does kindnetd's job (tests/localenv/podnetwork.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import subprocess
 import time
 from pathlib import Path
@@ -120,55 +118,8 @@ def node_containers(engine: Engine, name: str) -> list[str]:
     return sorted(out.split())
 
 
-def node_address(engine: Engine, node: str) -> str:
-    out = subprocess.run(engine.docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", node),
-                         capture_output=True, text=True, check=True).stdout
-    networks = json.loads(out)
-    return (networks.get("kind") or next(iter(networks.values())))["IPAddress"]
-
-
-def configure_network(engine: Engine, core_api, name: str) -> dict[str, dict]:
-    """Per-node CNI config from spec.podCIDR and routes between nodes (kindnetd's job). Idempotent:
-    run again after a node restarts (its routes are gone and its address may have changed)."""
-    deadline = time.monotonic() + 120
-    while True:
-        nodes = {n.metadata.name: n for n in core_api.list_node().items}
-        if nodes and all(n.spec.pod_cidr for n in nodes.values()):
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError("nodes have no spec.podCIDR after 120s (is the controller-manager running?)")
-        time.sleep(1)
-    running = set(subprocess.run(engine.docker("ps", "--filter", f"label=io.x-k8s.kind.cluster={name}",
-                                               "--format", "{{.Names}}"), capture_output=True, text=True,
-                                 check=True).stdout.split())
-    plan = {node: {"cidr": nodes[node].spec.pod_cidr, "address": node_address(engine, node)}
-            for node in sorted(nodes) if node in running}
-    for node, info in plan.items():
-        conf = {
-            "cniVersion": "0.4.0", "name": "nsft-ptp",
-            "plugins": [
-                {"type": "ptp", "ipMasq": False, "mtu": 1500,
-                 "ipam": {"type": "host-local", "dataDir": "/run/cni-ipam-state",
-                          "ranges": [[{"subnet": info["cidr"]}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-                {"type": "portmap", "capabilities": {"portMappings": True}},
-            ],
-        }
-        routes = [f"ip route replace {other['cidr']} via {other['address']}"
-                  for peer, other in plan.items() if peer != node]
-        script = "\n".join([
-            "set -e",
-            "mkdir -p /etc/cni/net.d",
-            f"cat > /etc/cni/net.d/10-nsft-ptp.conflist.tmp <<'EOF'\n{json.dumps(conf, indent=2)}\nEOF",
-            "mv /etc/cni/net.d/10-nsft-ptp.conflist.tmp /etc/cni/net.d/10-nsft-ptp.conflist",
-            *routes,
-        ])
-        subprocess.run(engine.docker("exec", "-i", node, "sh"), input=script, text=True, check=True,
-                       capture_output=True)
-    return plan
-
-
 def wait_ready(core_api, apps_api, timeout: float = 300) -> None:
-    """Every node Ready, and CoreDNS and kube-proxy available."""
+    """Every node Ready, the pod network synced on every node, CoreDNS and kube-proxy available."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -176,14 +127,36 @@ def wait_ready(core_api, apps_api, timeout: float = 300) -> None:
         not_ready = [n.metadata.name for n in nodes
                      if not any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
         dns = apps_api.read_namespaced_deployment("coredns", "kube-system").status
-        proxy = apps_api.read_namespaced_daemon_set("kube-proxy", "kube-system").status
+        daemons = {name: apps_api.read_namespaced_daemon_set(name, "kube-system").status
+                   for name in ("kube-proxy", "nsft-pod-network")}
         last = (f"nodes not Ready: {not_ready or 'none'}; coredns {dns.ready_replicas or 0}/{dns.replicas}; "
-                f"kube-proxy {proxy.number_ready}/{proxy.desired_number_scheduled}")
-        if not not_ready and (dns.ready_replicas or 0) == dns.replicas and \
-                proxy.number_ready == proxy.desired_number_scheduled:
+                + "; ".join(f"{name} {d.number_ready}/{d.desired_number_scheduled}" for name, d in daemons.items()))
+        if not not_ready and (dns.ready_replicas or 0) == dns.replicas and all(
+                d.desired_number_scheduled == len(nodes) == d.number_ready for d in daemons.values()):
             return
         time.sleep(1)
     raise TimeoutError(f"cluster not ready after {timeout:.0f}s: {last}")
+
+
+def wait_node_back(core_api, apps_api, node: str, since: float, timeout: float = 300) -> None:
+    """After a node container restarted at `since` (epoch seconds): its kubelet has reported Ready
+    since then, its pod-network pod became ready again since then (routes and CNI config restored
+    on it), and the cluster as a whole is ready (wait_ready)."""
+    deadline = time.monotonic() + timeout
+    last = "nothing read yet"
+    while time.monotonic() < deadline:
+        ready = next((c for c in core_api.read_node(node).status.conditions or [] if c.type == "Ready"), None)
+        pods = core_api.list_namespaced_pod("kube-system", field_selector=f"spec.nodeName={node}",
+                                            label_selector="app.kubernetes.io/name=nsft-pod-network").items
+        network = [c for p in pods for c in p.status.conditions or [] if c.type == "Ready"]
+        kubelet_back = ready is not None and ready.status == "True" and ready.last_heartbeat_time.timestamp() > since
+        network_back = any(c.status == "True" and c.last_transition_time.timestamp() > since for c in network)
+        last = f"kubelet reported Ready since the restart: {kubelet_back}; pod network synced since: {network_back}"
+        if kubelet_back and network_back:
+            wait_ready(core_api, apps_api, timeout=max(1.0, deadline - time.monotonic()))
+            return
+        time.sleep(1)
+    raise TimeoutError(f"node {node} not back after {timeout:.0f}s: {last}")
 
 
 def load_images(engine: Engine, kind_bin: str, name: str, archives: list[Path]) -> None:

@@ -142,8 +142,7 @@ def up(args: argparse.Namespace) -> int:
         state["audit_log"] = str(STATE_DIR / "audit" / "audit.log")
         state["shared_dir"] = str(STATE_DIR / "shared")
         save(state)
-        state["network"] = provision_cluster(engine, name, image, STATE_DIR, kubeconfig, stage)
-        save(state)
+        provision_cluster(engine, name, image, STATE_DIR, kubeconfig, stage)
     except BaseException:
         if os.environ.get("NSFT_KEEP_FAILED"):
             log(f"up failed; NSFT_KEEP_FAILED is set: left as it is for inspection (logs in {logs})")
@@ -160,39 +159,26 @@ def up(args: argparse.Namespace) -> int:
 
 
 def provision_cluster(engine: engines.Engine, name: str, image: str, directory: Path, kubeconfig: Path,
-                      stage=lambda label: None) -> dict:
-    """Create a kind cluster of the environment's shape and make it usable: pod network, images,
+                      stage=lambda label: None) -> None:
+    """Create a kind cluster of the environment's shape and make it usable: images, pod network,
     the CSI node stand-in. Used for the environment's cluster and for molecule/kind's own."""
+    from tests.localenv import csi_standin, images, podnetwork
+
     cfg = kindcluster.config(name, directory / "shared", directory / "audit",
                              restrict_oom_score_adj=engines.host_lacks_sys_resource())
     kindcluster.create(engine, kind_bin(), name, image, cfg, directory, kubeconfig)
     stage("kind create")
-    core, apps, api = kube_clients(str(kubeconfig))
-    network = kindcluster.configure_network(engine, core, name)
-    kindcluster.wait_ready(core, apps)
-    log(f"{len(network)} nodes Ready, pod network across nodes, CoreDNS and kube-proxy up")
-    stage("pod network")
-    install_workloads(engine, api, name)
-    stage("images and storage stand-in")
-    return network
-
-
-def install_workloads(engine: engines.Engine, api, name: str) -> None:
-    """Load the locally written images and deploy the CSI node stand-in."""
-    try:
-        from tests.localenv import images
-    except ImportError:
-        log("no workload images module yet; skipping image load")
-        return
     archives = images.build_all()
-    log(f"loading {len(archives)} images into the nodes (kind load)")
+    log(f"loading {len(archives)} locally written images into the nodes (kind load)")
     kindcluster.load_images(engine, kind_bin(), name, [path for _ref, path in archives])
-    try:
-        from tests.localenv import csi_standin
-    except ImportError:
-        log("no CSI node stand-in yet")
-        return
+    stage("images")
+    core, apps, api = kube_clients(str(kubeconfig))
+    podnetwork.deploy(api, next(ref for ref, _path in archives if ref.startswith("localhost/nsft-pod-network:")))
+    kindcluster.wait_ready(core, apps)
+    log(f"{len(core.list_node().items)} nodes Ready, pod network across nodes, CoreDNS and kube-proxy up")
+    stage("pod network")
     csi_standin.deploy(api, kindcluster.SHARED_MOUNT)
+    stage("storage stand-in")
 
 
 def cluster(args: argparse.Namespace) -> int:
@@ -324,8 +310,14 @@ def status(args: argparse.Namespace) -> int:
     print(f"docker       {'private, netns ' + engine.netns if engine.private else engine.docker_host or 'default'}")
     for name, pid in sorted({**state.get("pids", {}), **engine.pids}.items()):
         print(f"{name:12} pid {pid:<8} {'alive' if procs.pid_alive(pid) else 'DEAD'}")
-    for node, info in state.get("network", {}).items():
-        print(f"{node:28} {info['address']:15} pods {info['cidr']}")
+    if engine.netns:
+        enter_netns(engine.netns)
+    core, _apps, _api = kube_clients(state["kubeconfig"])
+    for node in core.list_node().items:
+        address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "-")
+        ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+        zone = node.metadata.labels.get("topology.kubernetes.io/zone", "-")
+        print(f"{node.metadata.name:28} {'Ready' if ready else 'NotReady':9} {address:15} pods {node.spec.pod_cidr} {zone}")
     return 0
 
 
