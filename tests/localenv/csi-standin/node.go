@@ -93,7 +93,8 @@ func (d *driver) NodeStageVolume(_ context.Context, req *csi.NodeStageVolumeRequ
 	if err := checkAccessMode(req.GetVolumeCapability(), azureAccessModes); err != nil {
 		return nil, err
 	}
-	src, err := planAzure(req.GetVolumeId(), req.GetVolumeContext(), req.GetSecrets())
+	src, err := planAzure(req.GetVolumeId(), req.GetVolumeContext(), req.GetSecrets(),
+		req.GetVolumeCapability().GetMount().GetMountFlags())
 	if err != nil {
 		return nil, err
 	}
@@ -173,14 +174,26 @@ func (d *driver) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVo
 // exists, so its root does), requires the mounted directory to exist, and binds it.
 func (d *driver) mount(src source, target string, readonly bool) error {
 	base, dir := filepath.Join(d.root, src.base), filepath.Join(d.root, src.dir)
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return status.Errorf(codes.Internal, "could not create %s: %v", base, err)
+	if _, err := os.Stat(base); os.IsNotExist(err) {
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			return status.Errorf(codes.Internal, "could not create %s: %v", base, err)
+		}
+		if src.baseMode != 0 {
+			if err := os.Chmod(base, os.FileMode(src.baseMode)); err != nil {
+				return status.Errorf(codes.Internal, "chmod %s to %o: %v", base, src.baseMode, err)
+			}
+		}
 	}
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 		return status.Errorf(codes.Internal, "Could not mount %q at %q: no such directory in the volume", src.dir, target)
 	}
 	if err := d.bind(dir, target, readonly); err != nil {
 		return err
+	}
+	if src.owner != nil {
+		if err := os.Lchown(target, src.owner[0], src.owner[1]); err != nil {
+			return status.Errorf(codes.Internal, "chown %s to %d:%d: %v", target, src.owner[0], src.owner[1], err)
+		}
 	}
 	if src.chmod != 0 {
 		if err := os.Chmod(target, os.FileMode(src.chmod)); err != nil {

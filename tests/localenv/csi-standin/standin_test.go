@@ -624,3 +624,41 @@ func TestAzureFilesRefusesWhatTheRealDriverRefuses(t *testing.T) {
 		t.Errorf("no staging path: %v", err)
 	}
 }
+
+// An access point's root is created writable by any user (EFS would create it with the access
+// point's owner, which the stand-in cannot read); an SMB share's root takes the uid, gid and
+// dir_mode mount options, as a CIFS mount presents them.
+func TestAccessPointRootAndSMBMountOptionsLetANonRootServerWrite(t *testing.T) {
+	root := newRoot(t)
+	n := startNode(t, efsDriver, "worker-a", root)
+	mustOK(t, "publish access point", n.publish(fsID+"::"+apID, n.podDir("ap"), nil, false))
+	info, err := os.Stat(filepath.Join(root, "efs", fsID, "access-points", apID))
+	mustOK(t, "stat access point root", err)
+	if info.Mode().Perm() != 0o777 {
+		t.Fatalf("access point root mode %o, want 777", info.Mode().Perm())
+	}
+
+	a := startNode(t, azureDriver, "worker-b", root)
+	volCtx := map[string]string{"resourceGroup": "nsft-rg", "storageAccount": "nsftstore", "shareName": "owned", "protocol": "smb"}
+	stage := func(flags ...string) error {
+		volCap := rwx()
+		volCap.GetMount().MountFlags = flags
+		_, err := a.csi.NodeStageVolume(context.Background(), &csi.NodeStageVolumeRequest{
+			VolumeId: "nsft-rg#nsftstore#owned", StagingTargetPath: a.stagingDir(), VolumeCapability: volCap,
+			VolumeContext: volCtx, Secrets: azureSecret()})
+		if err == nil {
+			t.Cleanup(func() { _ = unmountAndRemove(a.stagingDir()) })
+		}
+		return err
+	}
+	if err := stage("uid=stan"); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("uid=stan: %v, want InvalidArgument", err)
+	}
+	mustOK(t, "stage with uid/gid/dir_mode", stage("uid=1000", "gid=1001,dir_mode=0770", "file_mode=0660"))
+	info, err = os.Stat(filepath.Join(root, "azurefile", "nsftstore", "owned"))
+	mustOK(t, "stat share", err)
+	st := info.Sys().(*syscall.Stat_t)
+	if st.Uid != 1000 || st.Gid != 1001 || info.Mode().Perm() != 0o770 {
+		t.Fatalf("share root %d:%d %o, want 1000:1001 770", st.Uid, st.Gid, info.Mode().Perm())
+	}
+}

@@ -34,8 +34,16 @@ type source struct {
 	// dir is what gets mounted: base or a directory below it, which must already exist
 	// (mounting a missing sub path fails on the real services too).
 	dir string
-	// chmod, when non-zero, is applied to dir after mounting (Azure Files NFS: mountPermissions).
+	// chmod, when non-zero, is applied to dir after mounting (Azure Files NFS: mountPermissions;
+	// SMB: the dir_mode mount option).
 	chmod uint32
+	// baseMode, when non-zero, is the mode of base when the stand-in creates it (an access point's
+	// root: EFS creates it with the access point's owner and permissions, which the stand-in
+	// cannot read, so it is writable by every user instead).
+	baseMode uint32
+	// owner, when set, is given to dir after mounting (SMB: the uid and gid mount options, which
+	// a CIFS mount presents as the owner of every file).
+	owner *[2]int
 }
 
 var hexSuffix = regexp.MustCompile(`^[0-9a-f]{8,40}$`)
@@ -148,11 +156,13 @@ func planEFS(volumeID string, volCtx map[string]string, volCap *csi.VolumeCapabi
 		}
 	}
 	base := path.Join("efs", fsid)
+	baseMode := uint32(0)
 	if apid != "" {
 		base = path.Join(base, "access-points", apid)
+		baseMode = 0o777
 	}
 	// A sub path lives inside the file system: ".." cannot climb out of it (nor out of the root).
-	return source{base: base, dir: path.Join(base, path.Clean("/"+subpath))}, nil
+	return source{base: base, dir: path.Join(base, path.Clean("/"+subpath)), baseMode: baseMode}, nil
 }
 
 // ------------------------------------------------------------------------------ Azure Files
@@ -189,7 +199,7 @@ var azureUnemulated = map[string]string{
 
 // planAzure checks a NodeStageVolume request for file.csi.azure.com and returns its directory:
 // azurefile/<account>/<share>, for SMB and NFS alike (one share, two protocols).
-func planAzure(volumeID string, volCtx, secrets map[string]string) (source, error) {
+func planAzure(volumeID string, volCtx, secrets map[string]string, mountFlags []string) (source, error) {
 	_, account, share, err := parseAzureVolumeID(volumeID)
 	if err != nil {
 		account, share = "", "" // attributes may still name them, as in the real driver
@@ -253,10 +263,45 @@ func planAzure(volumeID string, volCtx, secrets map[string]string) (source, erro
 		}
 	}
 	dir := path.Join("azurefile", account, share)
-	if protocol != "nfs" {
-		chmod = 0 // SMB permissions come from the mount options (dir_mode, uid, gid), not a chmod
+	if protocol == "nfs" {
+		return source{base: dir, dir: dir, chmod: chmod}, nil
 	}
-	return source{base: dir, dir: dir, chmod: chmod}, nil
+	// SMB: ownership and permissions come from the mount options (uid, gid, dir_mode), which the
+	// stand-in applies to the share's root directory.
+	return smbOptions(source{base: dir, dir: dir}, mountFlags)
+}
+
+// smbOptions applies the CIFS mount options uid=, gid= and dir_mode= to the share's root.
+func smbOptions(src source, mountFlags []string) (source, error) {
+	owner := [2]int{0, 0}
+	owned := false
+	for _, flag := range mountFlags {
+		for _, option := range strings.Split(flag, ",") {
+			key, value, found := strings.Cut(strings.TrimSpace(option), "=")
+			if !found {
+				continue
+			}
+			switch key {
+			case "uid", "gid":
+				id, err := strconv.Atoi(value)
+				if err != nil || id < 0 {
+					return source{}, invalid("mount option %s=%s is not a numeric id", key, value)
+				}
+				owner[map[string]int{"uid": 0, "gid": 1}[key]] = id
+				owned = true
+			case "dir_mode":
+				mode, err := strconv.ParseUint(value, 8, 32)
+				if err != nil {
+					return source{}, invalid("mount option dir_mode=%s is not an octal mode", value)
+				}
+				src.chmod = uint32(mode)
+			}
+		}
+	}
+	if owned {
+		src.owner = &owner
+	}
+	return src, nil
 }
 
 func hasAzureCredentials(secrets map[string]string) bool {
