@@ -32,12 +32,6 @@ VALIDATION_TASKS = {"aws": "Validate inputs - values", "azure": "Validate inputs
 # local environment cannot run: the exporter image (prometheus-nats-exporter 0.16.0 cannot be
 # fetched or built here, so its sidecar could never start).
 TEMPLATE_VARS = {"stan_exporter_enabled": False}
-# On the access-point path the local CSI stand-in mounts a root-owned 0755 directory: it does not
-# apply the access point's POSIX user and root-directory owner as EFS does, so the non-root STAN
-# server cannot create its store there. The AWS job therefore does not wait for the pods to be
-# ready nor verify FT (survey answer verify_ft=false); it proves the rest: every object applied,
-# the pods admitted under Pod Security "restricted", the access point, the rerun.
-AWS_TEMPLATE_VARS = {**TEMPLATE_VARS, "stan_wait": False}
 
 
 def explain(job) -> str:
@@ -70,7 +64,7 @@ def aws_job(eks, aws_endpoint, bearer, csi_drivers, kube, tmp_path_factory):
     def run(answers: dict, monkeypatch):
         data = tmp_path_factory.mktemp("awx-aws")
         creds = {**aws_credential(*AWS_KEYS), **kubernetes_bearer_token_credential(data, *bearer)}
-        extra = {**AWS_TEMPLATE_VARS, **survey_extra_vars(survey("aws"), {"cluster_name": eks["cluster_name"], **answers})}
+        extra = {**TEMPLATE_VARS, **survey_extra_vars(survey("aws"), {"cluster_name": eks["cluster_name"], **answers})}
         return run_job("playbooks/aws.yml", extra, creds, data, endpoints={"AWS_ENDPOINT_URL": aws_endpoint, "AWS_URL": aws_endpoint},
                        monkeypatch=monkeypatch)
     return run
@@ -105,7 +99,7 @@ def test_aws_job_with_survey_defaults_converges_under_restricted_then_reruns_unc
         aws_job, eks, aws_endpoint, kube, monkeypatch):
     # Pod Security "restricted" is enforced in the namespace: the access point path must need no root.
     namespace = make_namespace(kube, "awx-aws", RESTRICTED)
-    answers = {"k8s_namespace": namespace, "verify_ft": "false"}
+    answers = {"k8s_namespace": namespace}
     first = aws_job(answers, monkeypatch)
     assert first.rc == 0 and first.status == "successful", explain(first)
     assert first.changed > 0
@@ -119,11 +113,12 @@ def test_aws_job_with_survey_defaults_converges_under_restricted_then_reruns_unc
     assert pv.spec.csi.volume_handle == f"{fs_id}::{points[0]['AccessPointId']}"
     sts = client.AppsV1Api(kube).read_namespaced_stateful_set("stan", namespace)
     assert not sts.spec.template.spec.init_containers
-    # The StatefulSet controller's first pod was admitted under "restricted" (a rejected pod never
-    # exists; the controller only records FailedCreate events). The next ones follow once it is
-    # ready (OrderedReady), which the local CSI stand-in does not allow on this path (see above).
-    pods = wait_for_pods(kube, namespace, 1)
-    assert [p.metadata.name for p in pods] == ["stan-0"]
+    # Every pod was admitted under "restricted" (a rejected pod never exists; the controller only
+    # records FailedCreate events), ran as the access point's user, and the FT check passed.
+    pods = wait_for_pods(kube, namespace, 3)
+    assert sorted(p.metadata.name for p in pods) == ["stan-0", "stan-1", "stan-2"]
+    ft = first.task_result("Verify that exactly one server is FT active")
+    assert len(ft["standby"]) == 2, ft
     failed_creates = client.CoreV1Api(kube).list_namespaced_event(namespace, field_selector="reason=FailedCreate").items
     assert not failed_creates, [e.message for e in failed_creates]
 
