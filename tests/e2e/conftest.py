@@ -12,9 +12,10 @@ import uuid
 import boto3
 import pytest
 
+from tests.lib.ansible_runner import run_playbook
 from tests.lib.aws_seed import seed_eks_network
 from tests.lib.moto import MotoRecorder
-from tests.lib.paths import STATE_DIR
+from tests.lib.paths import REPO, STATE_DIR
 
 REGION = "us-east-2"
 # What the local environment cannot run: the metrics sidecar (prometheus-nats-exporter v0.16.0,
@@ -62,3 +63,30 @@ def aws(localenv):
         return boto3.client(service, endpoint_url=localenv["moto_url"], region_name=REGION,
                             aws_access_key_id="testing", aws_secret_access_key="testing")
     return make
+
+
+@pytest.fixture(scope="session")
+def ft_stan(localenv, kube) -> dict:
+    """The StatefulSet that aws.yml deploys (3 replicas, one per worker, the role's defaults but the
+    exporter), deployed once for the failover drill and the fault tests, and removed with its data
+    at the end of the session. Each of them leaves the FT group whole for the next."""
+    from kubernetes import client
+
+    name = f"e2e-ft-{uuid.uuid4().hex[:6]}"
+    eks = seed_eks_network(endpoint_url=localenv["moto_url"], region=REGION, cluster_name=name)
+    extra = {"cluster_name": name, "aws_region": REGION, "k8s_namespace": name}
+    play = run_playbook(REPO / "playbooks" / "aws.yml", extra_vars={**extra, "verify_ft": True, **LOCALENV_VARS},
+                        env=localenv["env"])
+    assert play.rc == 0, play.stdout[-4000:] + play.stderr[-2000:]
+    try:
+        yield {"namespace": name, "eks": eks, "play": play}
+    finally:
+        down = run_playbook(REPO / "playbooks" / "aws_teardown.yml", extra_vars={**extra, "delete_data": True},
+                            env=localenv["env"])
+        if down.rc != 0:
+            print(f"aws_teardown.yml failed (rc={down.rc}): {down.stdout[-3000:]}")
+        try:
+            client.CoreV1Api(kube).delete_namespace(name, propagation_policy="Background")
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise

@@ -42,6 +42,9 @@ What each image holds, and how it compares with the upstream image of the same t
 - the CSI node stand-in (tests/localenv/csi-standin), `localhost/nsft-csi-standin:<digest>`.
 - the pod network (tests/localenv/podnetwork.py), `localhost/nsft-pod-network:<digest>`: the pinned
   kubectl, busybox (`ip`) and the reconcile script.
+- the tests' own STAN client (tests/stan/stanclient, stan.go v0.10.4, a static binary),
+  `localhost/nsft-stanclient:<digest>`: the fault tests (tests/e2e/test_faults.py) run its
+  `stream` publisher and its subscriber in pods. Nothing else is in it.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ IMAGES = CACHE_DIR / "images"
 BUSYBOX_CANDIDATES = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
 STAN_SERVER_VERSION = "0.25.6"
 CSI_STANDIN_NAME = "localhost/nsft-csi-standin"
+STANCLIENT_NAME = "localhost/nsft-stanclient"
 # Bumped when this module changes what goes into an image, so cached archives are rewritten.
 RECIPE = "1"
 
@@ -264,7 +268,29 @@ def pod_network_image() -> ociimage.Image:
     return image
 
 
-IMAGE_BUILDERS = (stan_image, busybox_image, nats_box_image, nats_image, csi_standin_image, pod_network_image)
+def stanclient_binary() -> Path:
+    from tests.lib.stanclient import build_stanclient
+
+    return build_stanclient()
+
+
+def stanclient_ref() -> str:
+    """Tagged by the binary's digest, like the stand-in: a changed client is a new image."""
+    digest = hashlib.sha256(stanclient_binary().read_bytes()).hexdigest()[:12]
+    return f"{STANCLIENT_NAME}:{digest}"
+
+
+def stanclient_image() -> ociimage.Image:
+    return ociimage.Image(
+        ref=stanclient_ref(),
+        files=[(str(stanclient_binary()), "/stanclient", 0o755)],
+        entrypoint=["/stanclient"],
+        labels={"org.opencontainers.image.description": "the tests' STAN client (tests/stan/stanclient), written locally"},
+    )
+
+
+IMAGE_BUILDERS = (stan_image, busybox_image, nats_box_image, nats_image, csi_standin_image, pod_network_image,
+                  stanclient_image)
 
 
 # ------------------------------------------------------------------------------ cache
