@@ -34,7 +34,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.e2e import stanpods
+from tests.e2e import faultdoc, stanpods
 from tests.lib.paths import BUILD, REPO
 from tests.localenv import engine as engines
 from tests.localenv import images, kindcluster
@@ -65,8 +65,10 @@ def faults(ft_stan, kube, localenv):
             "stan_liveness_initial_delay_seconds", "stan_liveness_period_seconds", "stan_liveness_timeout_seconds",
             "stan_liveness_failure_threshold", "stan_termination_grace_period_seconds")},
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "measured": faultdoc.provenance(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
+        "kubernetes": sorted({n.status.node_info.kubelet_version for n in client.CoreV1Api(kube).list_node().items}),
         "faults": {},
     }
     ctx = {"namespace": namespace, "pods": pods, "engine": engines.Engine.from_json(localenv["engine"]),

@@ -147,6 +147,14 @@ def test_csi_standin_image_holds_the_static_binary(archives):
     assert images.is_static(images.cached_binary("csi-standin"))
 
 
+def test_stanclient_image_holds_the_static_test_client_tagged_by_its_digest(archives):
+    a = archives["stanclient_image"]
+    assert a.ref == images.stanclient_ref() and a.ref.startswith(images.STANCLIENT_NAME + ":")
+    assert a.config["Entrypoint"] == ["/stanclient"]
+    assert a.executable("/stanclient")
+    assert images.is_static(images.stanclient_binary())
+
+
 def test_archives_are_cached_by_content(tmp_path, monkeypatch):
     first = images.write_cached(images.busybox_image(), tmp_path)
     mtime = first.stat().st_mtime_ns
@@ -204,6 +212,14 @@ def test_csi_standin_binary_runs_inside_its_image(archives, tmp_path):
     rootfs = a.unpack(tmp_path / "rootfs")
     result = in_image(rootfs, a, [*a.config["Entrypoint"], "--driver=nfs.csi.k8s.io", "--node-id=n1"])
     assert result.returncode != 0 and "--driver" in result.stderr
+
+
+def test_stanclient_runs_inside_its_image(archives, tmp_path):
+    needs_root()
+    a = archives["stanclient_image"]
+    rootfs = a.unpack(tmp_path / "rootfs")
+    result = in_image(rootfs, a, [*a.config["Entrypoint"], "stream", "-h"], user="65534:65534")
+    assert "-ack-wait" in result.stderr and "-listen" in result.stderr, result.stderr
 
 
 def test_stan_image_runs_the_roles_config_and_the_drill_image_publishes_and_reads_through_it(archives, tmp_path):
