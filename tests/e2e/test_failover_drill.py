@@ -22,7 +22,7 @@ BEFORE, AFTER = 60, 40
 def test_failover_drill_job_mode_deletes_the_active_pod_and_reads_every_message_back(ft_stan, kube, localenv):
     namespace = ft_stan["namespace"]
     pods = sorted(stanpods.pod_facts(kube, namespace))
-    old_active, _ = stanpods.wait_ft_healthy(kube, namespace, pods)
+    old_active = stanpods.wait_ft_healthy(kube, namespace, pods)[0]
     before = stanpods.pod_facts(kube, namespace)
 
     extra = {"stan_namespace": namespace, "stan_name": "stan", "drill_messages_before": BEFORE,

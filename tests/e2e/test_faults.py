@@ -147,7 +147,7 @@ def inject_and_measure(kube, ctx: dict, fault: str, inject, after_takeover=None)
     `after_takeover(active, facts, t0)` runs once a different pod is active (e.g. restarts a node)
     and returns more figures."""
     namespace, pods = ctx["namespace"], ctx["pods"]
-    active, _ = stanpods.wait_ft_healthy(kube, namespace, pods)
+    active = stanpods.wait_ft_healthy(kube, namespace, pods)[0]
     before = stanpods.pod_facts(kube, namespace)
     zones = stanpods.node_zones(kube)
     channel = f"fault-{fault}-{uuid.uuid4().hex[:6]}"
