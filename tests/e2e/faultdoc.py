@@ -48,7 +48,9 @@ def provenance() -> dict:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
 
     dirty = git("status", "--porcelain", "--untracked-files=all", "--", *MEASURED_PATHS)
+    # Tree hashes name the measured code even after the commit is rebased away.
     return {"commit": git("rev-parse", "HEAD"), "commit_date": git("show", "-s", "--format=%cI", "HEAD"),
+            "trees": {path: git("rev-parse", f"HEAD:{path}") for path in MEASURED_PATHS},
             "uncommitted": sorted(line[3:] for line in dirty.splitlines() if line.strip())}
 
 

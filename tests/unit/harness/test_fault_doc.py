@@ -28,6 +28,7 @@ def test_every_fault_is_in_the_committed_results_with_nothing_acked_lost(record)
         assert f["lost"] == 0 and f["received"] >= f["acked"] > 0, name
         assert f["new_active"] != f["old_active"], name
     assert len(record["measured"]["commit"]) == 40
+    assert sorted(record["measured"]["trees"]) == sorted(faultdoc.MEASURED_PATHS)
 
 
 def test_a_hand_edit_of_the_block_does_not_survive(record):
