@@ -106,6 +106,7 @@ def render(record: dict) -> str:
         f"gone when the node's processes die. On EFS or Azure Files over NFS the lock of a node that vanished is "
         f"released only when the NFS server's lease for that client expires, which adds to this takeover time and "
         f"is not measured here.\n\n"
+        f"`aws.yml` ran with {', '.join(f'`{k}: {json.dumps(v)}`' for k, v in sorted(r['playbook_vars'].items()))}. "
         f"Measured on {r['started'][:10]}, commit `{commit}`{dirty}, kind (Kubernetes {', '.join(r['kubernetes'])}) "
         f"with {r['cpus']} CPUs shared with other work (1-minute load average at each fault: {load}).\n"
     )

@@ -60,7 +60,7 @@ def faults(ft_stan, kube, localenv):
     stanpods.wait_ft_healthy(kube, namespace, pods)
     results = {
         "command": ".venv/bin/python tests/localenv/localenv.py run -- .venv/bin/python -m pytest tests/e2e/test_faults.py",
-        "poll_interval_seconds": POLL_INTERVAL, "publish_interval": PUBLISH_INTERVAL, "ack_wait": ACK_WAIT,
+        "playbook_vars": ft_stan["vars"], "poll_interval_seconds": POLL_INTERVAL, "publish_interval": PUBLISH_INTERVAL, "ack_wait": ACK_WAIT,
         "role_defaults": {k: DEFAULTS[k] for k in (
             "stan_liveness_initial_delay_seconds", "stan_liveness_period_seconds", "stan_liveness_timeout_seconds",
             "stan_liveness_failure_threshold", "stan_termination_grace_period_seconds")},
