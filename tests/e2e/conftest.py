@@ -23,11 +23,6 @@ REGION = "us-east-2"
 # image of it). Every playbook run against the local environment passes these; nothing else of
 # the role's manifests is changed.
 LOCALENV_VARS = {"stan_exporter_enabled": False}
-# What the FT proofs add: the store on the filesystem's root with the role's init container, not
-# through an EFS access point (aws.yml's default). EFS creates an access point's root directory
-# owned by its POSIX user; the CSI node stand-in cannot (the access point lives in AWS), so the
-# non-root server could not create its store there.
-FT_VARS = {**LOCALENV_VARS, "efs_access_point": False}
 
 
 @pytest.fixture(scope="session")
@@ -72,20 +67,20 @@ def aws(localenv):
 
 @pytest.fixture(scope="session")
 def ft_stan(localenv, kube) -> dict:
-    """The StatefulSet that aws.yml deploys (3 replicas, one per worker, the role's defaults but
-    FT_VARS), deployed once for the failover drill and the fault tests, and removed with its data at
-    the end of the session. Each of them leaves the FT group whole for the next."""
+    """The StatefulSet that aws.yml deploys (3 replicas, one per worker, the defaults but
+    LOCALENV_VARS), deployed once for the failover drill and the fault tests, and removed with its
+    data at the end of the session. Each of them leaves the FT group whole for the next."""
     from kubernetes import client
 
     name = f"e2e-ft-{uuid.uuid4().hex[:6]}"
     eks = seed_eks_network(endpoint_url=localenv["moto_url"], region=REGION, cluster_name=name)
     extra = {"cluster_name": name, "aws_region": REGION, "k8s_namespace": name}
-    play = run_playbook(REPO / "playbooks" / "aws.yml", extra_vars={**extra, "verify_ft": True, **FT_VARS},
+    play = run_playbook(REPO / "playbooks" / "aws.yml", extra_vars={**extra, "verify_ft": True, **LOCALENV_VARS},
                         env=localenv["env"])
     try:
         failed = [(t["name"], t["result"].get("msg")) for t in play.tasks if t["result"].get("failed")]
         assert play.rc == 0, f"aws.yml failed (rc {play.rc}): {failed}\n{play.stderr[-2000:]}"
-        yield {"namespace": name, "eks": eks, "play": play, "vars": FT_VARS}
+        yield {"namespace": name, "eks": eks, "play": play, "vars": LOCALENV_VARS}
     finally:
         down = run_playbook(REPO / "playbooks" / "aws_teardown.yml", extra_vars={**extra, "delete_data": True},
                             env=localenv["env"])
