@@ -76,6 +76,33 @@ def enter_netns(name: str) -> None:
         os.close(fd)
 
 
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+# Each kind node's systemd and kubelet hold inotify instances of the host's (one user namespace);
+# 128, a common default, runs out with two 4-node clusters (molecule/kind's beside the
+# environment's): "Too many open files" in a node. kind's documentation raises it to 512.
+NEEDED_INOTIFY_INSTANCES = 512
+
+
+def raise_inotify_limit(state: dict) -> None:
+    """Raise fs.inotify.max_user_instances to what the clusters need, recording the old value so
+    that `down` restores it; without root, fail with the command to run."""
+    current = int(INOTIFY_INSTANCES.read_text())
+    if current >= NEEDED_INOTIFY_INSTANCES:
+        return
+    if os.geteuid() != 0:
+        raise RuntimeError(f"fs.inotify.max_user_instances is {current}; kind nodes need {NEEDED_INOTIFY_INSTANCES}: "
+                           f"sudo sysctl fs.inotify.max_user_instances={NEEDED_INOTIFY_INSTANCES}")
+    INOTIFY_INSTANCES.write_text(str(NEEDED_INOTIFY_INSTANCES))
+    state["restore_sysctls"] = {str(INOTIFY_INSTANCES): current}
+    save(state)
+    log(f"raised fs.inotify.max_user_instances from {current} to {NEEDED_INOTIFY_INSTANCES} (restored by down)")
+
+
+def restore_sysctls(state: dict) -> None:
+    for path, value in state.get("restore_sysctls", {}).items():
+        Path(path).write_text(str(value))
+
+
 def kube_clients(kubeconfig: str):
     from kubernetes import client, config
 
@@ -111,6 +138,7 @@ def up(args: argparse.Namespace) -> int:
         stage_t = time.monotonic()
 
     try:
+        raise_inotify_limit(state)
         engine = engines.user_engine()
         if engine:
             log("using the Docker engine that answers at " + (engine.docker_host or "the default socket"))
@@ -283,6 +311,7 @@ def down(args: argparse.Namespace) -> int:
         if not quiet:
             log("stopping the private Docker engine and removing its namespace, mounts and data")
         problems += engines.stop_private(STATE_DIR, engine)
+    restore_sysctls(state)
     problems += [p for p in leftovers(state) if p not in problems]
     record = {"stopped": time.time(), "state": state, "left": problems}
     (STATE_DIR / "last-down.json").write_text(json.dumps(record, indent=2))

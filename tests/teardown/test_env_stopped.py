@@ -79,3 +79,8 @@ def test_no_process_left_in_the_environments_cgroups_or_naming_its_state():
 
 def test_caches_are_kept():
     assert (CACHE_DIR / "bin").is_dir()
+
+
+def test_host_settings_the_environment_raised_are_restored(started):
+    changed = started.get("restore_sysctls", {})
+    assert {path: int(Path(path).read_text()) for path in changed} == changed
