@@ -7,8 +7,8 @@
 Stages that need the local environment (a kind cluster with real pods + moto) start it first and
 stop it at the end, checking that nothing it made is left behind; their commands run through
 `localenv.py run --`, i.e. with its variables and in the network namespace that reaches the
-cluster. A stage that finds no tests to run is a failure (pytest exit code 5), and a stage with
-no content yet is reported as EMPTY rather than passed.
+cluster. A stage that finds no tests to run fails: no test files (EMPTY) or no tests collected
+(pytest exit code 5) make the run fail, as a failed test does.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def tool(name: str) -> str:
 
 
 class Empty(Exception):
-    """The stage has nothing to run yet."""
+    """The stage has nothing to run: it fails (a stage that tests nothing must not pass)."""
 
 
 def sh(cmd: list[str], env: dict | None = None, cwd: Path = REPO, allow_no_tests: bool = False) -> None:
@@ -54,7 +54,7 @@ def pytest(path: str, *extra: str) -> None:
     target = REPO / path
     if not target.exists() or not any(target.rglob("test_*.py")):
         raise Empty(f"no tests under {path}")
-    sh([PY, "-m", "pytest", path, "-p", "no:cacheprovider", *extra])
+    sh([PY, "-m", "pytest", path, "-p", "no:cacheprovider", *extra], cwd=REPO)
 
 
 def in_env(cmd: list[str]) -> list[str]:
@@ -354,12 +354,12 @@ STAGES = [
 ]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help="comma-separated stage names")
     parser.add_argument("--skip", default="", help="comma-separated stage names to leave out")
     parser.add_argument("--list", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.list:
         for name, _func, needs_env in STAGES:
             print(f"{name}{'  (local environment)' if needs_env else ''}")
@@ -393,7 +393,7 @@ def main() -> int:
             if name == "env-up":
                 env_started = True
         except Empty as exc:
-            status, note = "EMPTY", str(exc)
+            status, note, failed = "EMPTY", str(exc), True
         except Exception as exc:  # noqa: BLE001 - reported in the summary
             status, note, failed = "FAILED", str(exc).splitlines()[0][:100], True
             if name == "env-up":
@@ -406,7 +406,7 @@ def main() -> int:
     passed = sum(1 for r in results if r[1] == "PASSED")
     nfailed = sum(1 for r in results if r[1] == "FAILED")
     empty = sum(1 for r in results if r[1] == "EMPTY")
-    print(f"stages: {passed} passed, {nfailed} failed, {empty} skipped")
+    print(f"stages: {passed} passed, {nfailed} failed, {empty} empty (an empty stage fails the run)")
     return 1 if failed else 0
 
 

@@ -27,19 +27,6 @@ def explain(result: PlayResult) -> str:
     return "\n".join(lines)
 
 
-def verbose_result(result: PlayResult) -> PlayResult:
-    """Re-parse a run made with -vvv: the json callback's document follows the verbose lines."""
-    start = result.stdout.find("\n{")
-    data = json.loads(result.stdout[start:]) if start >= 0 else {"plays": [], "stats": {}}
-    tasks = [
-        {"name": task["task"]["name"], "result": host_result}
-        for play in data.get("plays", [])
-        for task in play.get("tasks", [])
-        for host_result in task.get("hosts", {}).values()
-    ]
-    return PlayResult(result.rc, result.stdout, result.stderr, data.get("stats", {}), tasks)
-
-
 def write_playbook(directory: Path, tasks: list[dict]) -> Path:
     path = directory / "play.yml"
     path.write_text(json.dumps([{"name": "Ad-hoc play", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
@@ -52,12 +39,12 @@ def account_run(arm_standin, tmp_path_factory):  # noqa: F811
     world = prepare_world(arm_standin)
     log = tmp_path_factory.mktemp("ansible-account") / "ansible.log"
     account_vars = world.account_vars()
-    result = verbose_result(run_playbook(
+    result = run_playbook(
         TARGETS / "azure_storage_account" / "playbook.yml",
         extra_vars=account_vars,
         env={**world.env, "ANSIBLE_LOG_PATH": str(log)},
         args=["-vvv"],
-    ))
+    )
     return {
         "result": result,
         "log": log.read_text() if log.exists() else "",
@@ -170,7 +157,7 @@ def test_wrong_secret_fails_naming_the_credentials_without_echoing_them(standin,
         "nats_streaming.ft.azure_storage_account": {"resource_group": "rg-standin", "name": "someaccount01"},
         "ignore_errors": True,
     }])
-    result = verbose_result(run_playbook(playbook, env={**standin.env, "AZURE_SECRET": wrong}, args=["-vvv"]))
+    result = run_playbook(playbook, env={**standin.env, "AZURE_SECRET": wrong}, args=["-vvv"])
     failure = result.task("Read account")
     assert failure["failed"]
     assert failure["msg"].startswith("client_id/secret/tenant: authentication failed")

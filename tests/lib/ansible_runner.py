@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import REPO, stage_collection
+
+
+class AnsibleOutputError(RuntimeError):
+    """ansible-playbook's output held no JSON document from the json callback."""
 
 
 @dataclass
@@ -80,13 +85,30 @@ def run_playbook(
     full_env = ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} | (env or {}))
     full_env.setdefault("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, cwd=str(REPO), check=False)
-    try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        data = {"plays": [], "stats": {}}
+    data = parse_json_callback(proc.stdout, proc.returncode, proc.stderr)
     tasks = []
     for play in data.get("plays", []):
         for task in play.get("tasks", []):
             for _host, result in task.get("hosts", {}).items():
                 tasks.append({"name": task["task"]["name"], "result": result})
     return PlayResult(proc.returncode, proc.stdout, proc.stderr, data.get("stats", {}), tasks)
+
+
+def parse_json_callback(stdout: str, rc: int = 0, stderr: str = "") -> dict:
+    """The json callback's document: all of stdout, or (with -v...) the document that ends it.
+
+    Raises AnsibleOutputError when there is none: a run whose output cannot be read must never
+    pass for one that changed nothing or failed nothing.
+    """
+    candidates = [0] + [m.start() + 1 for m in re.finditer(r"\n\{", stdout)][::-1]
+    for start in candidates:
+        try:
+            data = json.loads(stdout[start:])
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("plays"), list) and isinstance(data.get("stats"), dict):
+            return data
+    raise AnsibleOutputError(
+        f"ansible-playbook (rc={rc}) printed no JSON document of the json callback; "
+        f"stdout ends with: {stdout[-1500:]!r}; stderr ends with: {stderr[-1500:]!r}"
+    )
