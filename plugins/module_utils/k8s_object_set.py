@@ -561,10 +561,10 @@ class ObjectSet:
     def present(self):
         check_mode = self.module.check_mode
         namespace_key = ("v1", "Namespace", None, self.namespace)
+        self.run_checks()
         namespace_missing = bool(self.namespace) and self.read(namespace_key) is None
         if namespace_missing and not self.params["create_namespace"]:
             raise ObjectSetError("namespace: {} does not exist; create it first or set create_namespace: true.".format(self.namespace))
-        self.run_checks()
 
         # 1. read every object and decide; 2. dry-run every write; 3. write (unless check mode).
         plans = []

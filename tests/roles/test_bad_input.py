@@ -4,6 +4,7 @@ with a message that names the variable, before anything talks to a cluster."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 
@@ -32,9 +33,17 @@ BAD = {
     "stan_unknown_file_option": ("stan", {"stan_file_options": {"bufer_size": "32mb"}}, ["stan_file_options", "bufer_size"]),
     "stan_latest_image": ("stan", {"stan_image": "nats-streaming:latest"}, ["stan_image", "pinned"]),
     "stan_store_outside_volume": ("stan", {"stan_store_dir": "/var/lib/stan"}, ["stan_store_dir", "stan_data_mount"]),
+    "stan_port_clash": ("stan", {"stan_metrics_port": 8222}, ["stan_monitor_port 8222, stan_metrics_port 8222", "different"]),
+    "stan_port_out_of_range": ("stan", {"stan_client_port": 70000}, ["stan_client_port 70000"]),
+    "stan_unpinned_init_image": ("stan", {"stan_init_image": "busybox"}, ["stan_init_image 'busybox'", "pinned"]),
     "efs_read_write_once": ("efs_provisioner", {**EFS, "efs_provisioner_claim_access_mode": "ReadWriteOnce"},
                             ["efs_provisioner_claim_access_mode", "ReadWriteMany"]),
     "efs_invalid_namespace": ("efs_provisioner", {**EFS, "efs_provisioner_namespace": "-bad-"}, ["efs_provisioner_namespace"]),
+    "efs_invalid_storage_class_name": ("efs_provisioner", {**EFS, "efs_provisioner_storage_class_name": "AWS_EFS"},
+                                       ["efs_provisioner_storage_class_name 'AWS_EFS'", "is not a valid object name"]),
+    "efs_invalid_pv_name": ("efs_provisioner", {**EFS, "efs_provisioner_pv_name": "x" * 254}, ["efs_provisioner_pv_name"]),
+    "efs_derived_pv_name_too_long": ("efs_provisioner", {**EFS, "efs_provisioner_claim_name": "c" * 250},
+                                     ["efs_provisioner_namespace", "efs_provisioner_claim_name", "efs_provisioner_pv_name"]),
     "efs_bad_file_system_id": ("efs_provisioner", {**EFS, "efs_provisioner_file_system_id": "c22a24bb"},
                                ["efs_provisioner_file_system_id"]),
     "efs_latest_image": ("efs_provisioner", {**EFS, "efs_provisioner_image": "quay.io/external_storage/efs-provisioner:latest"},
@@ -48,6 +57,8 @@ BAD = {
     "azure_nobrl_in_combined_option": ("azure_files", {**AZURE, "azure_files_mount_options": ["dir_mode=0777,nobrl"]},
                                        ["nobrl"]),
     "azure_invalid_namespace": ("azure_files", {**AZURE, "azure_files_namespace": "a" * 64}, ["azure_files_namespace"]),
+    "azure_invalid_secret_name": ("azure_files", {**AZURE, "azure_files_secret_name": "Azure_Secret"}, ["azure_files_secret_name"]),
+    "azure_bad_claim_size": ("azure_files", {**AZURE, "azure_files_claim_size": "lots"}, ["azure_files_claim_size 'lots'"]),
     "azure_smb_without_key": ("azure_files", {**AZURE, "azure_files_storage_account_key": ""},
                               ["azure_files_storage_account_key"]),
     "azure_unknown_protocol": ("azure_files", {**AZURE, "azure_files_protocol": "cifs"}, ["azure_files_protocol"]),
@@ -64,6 +75,18 @@ BAD = {
     "js_unknown_anti_affinity": ("nats_jetstream", {"nats_jetstream_anti_affinity": "maybe"},
                                  ["nats_jetstream_anti_affinity"]),
 }
+
+
+# Variables a message may name besides the ones the case set: the fix it suggests.
+SUGGESTED_FIXES = {
+    "stan_store_outside_volume": {"stan_data_mount"},
+    "stan_port_clash": {"stan_monitor_port"},  # the default it collides with
+    "azure_nobrl": {"azure_files_protocol"},
+    "azure_nobrl_in_combined_option": {"azure_files_protocol"},
+    "azure_smb_without_key": {"azure_files_secret_name", "azure_files_create_secret", "azure_files_protocol"},
+    "efs_derived_pv_name_too_long": {"efs_provisioner_namespace", "efs_provisioner_pv_name"},
+}
+VARIABLE = re.compile(r"\b(?:stan|efs_provisioner|azure_files)_[a-z0-9_]+")
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +108,15 @@ def test_bad_input_fails_in_the_first_task_with_a_clear_message(failures, name):
     assert result["task"].startswith(FIRST_TASKS[role]), f"{name} failed in {result['task']!r}: {result['msg']}"
     for fragment in fragments:
         assert fragment in result["msg"], f"{name}: {fragment!r} not in {result['msg']!r}"
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_names_only_the_variables_the_user_set(failures, name):
+    """A message names the variables the case set (and a suggested fix), never ones derived from them."""
+    _role, variables, _fragments = BAD[name]
+    named = set(VARIABLE.findall(failures[0][name]["msg"]))
+    unexpected = named - set(variables) - SUGGESTED_FIXES.get(name, set())
+    assert not unexpected, f"{name}: the message names {sorted(unexpected)}, which the case did not set: {failures[0][name]['msg']}"
 
 
 def test_the_storage_account_key_never_appears_in_output(tmp_path):
