@@ -100,8 +100,5 @@ def describe(store_dir: Path) -> dict[str, str]:
         "ansible-core": package_version("ansible-core"),
         "kubernetes.core / amazon.aws": f"{collection_version('kubernetes', 'core')} / {collection_version('amazon', 'aws')}",
         "moto / boto3 / kubernetes (Python)": f"{package_version('moto')} / {package_version('boto3')} / {package_version('kubernetes')}",
-        "Kubernetes (kube-apiserver, etcd, kwok)": (
-            f"{versions.get('KUBE_VERSION', '?')}, etcd {versions.get('ETCD_VERSION', '?')}, kwok {versions.get('KWOK_VERSION', '?')}"
-        ),
-        "nats-streaming-server / stan.go": f"{versions.get('STAN_VERSION', '?')} / {versions.get('STAN_GO_VERSION', '?')}",
+        "built tools (versions.env)": ", ".join(f"{k.removesuffix('_VERSION').lower()} {v}" for k, v in versions.items()) or "unknown",
     }
