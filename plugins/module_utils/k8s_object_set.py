@@ -224,10 +224,43 @@ def secret_values(obj):
     return values
 
 
-def plan_object(live, desired, field_manager):
-    """What one object needs: 'create', 'unchanged' or 'verify' (a dry run decides)."""
+def taken_over(live, managers):
+    """The managedFields entries (operation Update, main resource) of the given managers."""
+    return [entry for entry in (live.get("metadata") or {}).get("managedFields") or []
+            if entry.get("manager") in (managers or []) and entry.get("operation") == "Update" and not entry.get("subresource")]
+
+
+def merged_managed_fields(live, field_manager, managers):
+    """managedFields with the fields of `managers` (Update entries) moved into field_manager's Apply entry.
+
+    After this, server-side apply by field_manager removes what those managers had set and the
+    desired objects no longer set - the way kubectl moves client-side apply ownership to
+    server-side apply.
+    """
+    taken = taken_over(live, managers)
+    kept, ours = [], None
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if any(entry is t for t in taken):
+            continue
+        if entry.get("manager") == field_manager and entry.get("operation") == "Apply" and not entry.get("subresource") and ours is None:
+            ours = copy.deepcopy(entry)
+            continue
+        kept.append(entry)
+    if ours is None:
+        ours = {"manager": field_manager, "operation": "Apply", "apiVersion": live.get("apiVersion"), "fieldsType": "FieldsV1",
+                "fieldsV1": {}}
+    for entry in taken:
+        _merge(ours.setdefault("fieldsV1", {}), copy.deepcopy(entry.get("fieldsV1") or {}))
+    return kept + [ours]
+
+
+def plan_object(live, desired, field_manager, take_over=None):
+    """What one object needs: 'create', 'unchanged', 'take_over' (fields of older managers to move to
+    field_manager, then apply) or 'verify' (a dry run decides)."""
     if live is None:
         return "create"
+    if taken_over(live, take_over):
+        return "take_over"
     if contains(live, desired) and not owns_dropped_field(applied_fields(live, field_manager), desired):
         return "unchanged"
     return "verify"
@@ -374,14 +407,21 @@ def unschedulable(pod):
     return None
 
 
-def plan_unblock(statefulset, pods, ft_states=None):
+RECREATED = "recreated so the scheduler judges it again against the pods there are now"
+
+
+def plan_unblock(statefulset, pods, ft_states=None, recreated=()):
     """Pods to delete so that a StatefulSet rollout can go on: ([names], why) or ([], None).
 
     1. Pods of an outdated revision that are Pending and unschedulable run nothing: all of them.
-    2. When a pod of the new revision cannot be scheduled because of pod anti-affinity and no pod
-       is terminating, one outdated pod that may block it: FT_STANDBY servers first, the
-       FT_ACTIVE one last (ft_states: {pod: state}, optional), then the highest ordinal first (the
-       StatefulSet controller's own order).
+    2. A pod of the new revision that cannot be scheduled because of pod anti-affinity may have been
+       judged against pods that are gone (the scheduler retries such a pod only after a back-off):
+       recreate it, once since the last outdated pod was replaced (`recreated`: the pods recreated
+       since then), so that the verdict is fresh.
+    3. If it still cannot be scheduled, one outdated pod that may block it: FT_STANDBY servers
+       first, the FT_ACTIVE one last (ft_states: {pod: state}, optional), then the highest ordinal
+       first (the StatefulSet controller's own order).
+    Nothing happens while a pod is terminating: the controller recreates it first.
     """
     update = (statefulset.get("status") or {}).get("updateRevision")
     if not update:
@@ -395,11 +435,16 @@ def plan_unblock(statefulset, pods, ft_states=None):
     if stale_pending:
         return stale_pending, "outdated pods that cannot be scheduled (they run nothing)"
     if len(live) != len(pods):
-        return [], None  # a deletion is still going on: let the controller recreate the pod first
-    blocked = [p for p in live if revision(p) == update and ANTI_AFFINITY_HINT in (unschedulable(p) or "")]
-    outdated = [p["metadata"]["name"] for p in live if revision(p) != update]
-    if not blocked or not outdated:
         return [], None
+    blocked = [p for p in live if revision(p) == update and ANTI_AFFINITY_HINT in (unschedulable(p) or "")]
+    if not blocked:
+        return [], None
+    fresh = [p["metadata"]["name"] for p in blocked if p["metadata"]["name"] not in recreated]
+    if fresh:
+        return fresh, "cannot be scheduled because of pod anti-affinity: " + RECREATED
+    outdated = [p["metadata"]["name"] for p in live if revision(p) != update]
+    if not outdated:
+        return [], None  # the new revision itself cannot be placed: the wait reports it
     states = ft_states or {}
     rank = {"FT_STANDBY": 0, "FT_ACTIVE": 2}
     outdated.sort(key=lambda name: [-part if isinstance(part, int) else part for part in natural_key(name)])
@@ -575,7 +620,7 @@ class ObjectSet:
                 body["metadata"]["namespace"] = key[2]
             unreadable = namespace_missing and key[2] == self.namespace  # nothing exists in it yet
             live = None if unreadable else self.read(key)
-            plans.append(dict(key=key, body=body, live=live, action=plan_object(live, body, self.field_manager),
+            plans.append(dict(key=key, body=body, live=live, action=plan_object(live, body, self.field_manager, self.params["take_over_from"]),
                               after=body, dry_run=not unreadable))
         for plan in plans:
             if plan["action"] != "unchanged" and plan["dry_run"]:
@@ -595,11 +640,27 @@ class ObjectSet:
                 self.record(key, "unchanged", plan["live"], plan["live"])
                 settled.append((key, plan["live"]))
                 continue
+            if action == "take_over" and not check_mode:
+                self.take_over(key, plan["live"])
             after = plan["after"] if check_mode else self.apply(key, plan["body"], dry_run=False)
             self.record(key, "created" if action == "create" else "updated", plan["live"], after)
             settled.append((key, after))
         if self.params["wait"] and not check_mode:
             self.wait_ready(settled)
+
+    def take_over(self, key, live):
+        """Move the fields of the take_over_from managers to our apply entry (guarded by resourceVersion)."""
+        from kubernetes.dynamic.exceptions import DynamicApiError
+
+        _resource, path = self.path(key)
+        body = {"metadata": {"resourceVersion": live["metadata"]["resourceVersion"],
+                             "managedFields": merged_managed_fields(live, self.field_manager, self.params["take_over_from"])}}
+        try:
+            self.client.client.request("patch", path, body=body, content_type="application/merge-patch+json",
+                                       field_manager=self.field_manager)
+        except DynamicApiError as e:
+            raise ObjectSetError("{}: taking over the fields of {} failed: {}".format(
+                describe(key), ", ".join(self.params["take_over_from"]), api_error_text(e)))
 
     def key_of(self, obj):
         key = identity(obj, self.namespace)
@@ -639,7 +700,10 @@ class ObjectSet:
             return
         pods = self.pods_of(key, statefulset)
         states = self.ft_states(key, pods) if self.params.get("monitor_port") else {}
-        names, why = plan_unblock(statefulset, pods, states)
+        recreated = []
+        for entry in self.replaced:  # the blocked pods recreated since the last outdated pod was replaced
+            recreated = recreated + [entry["pod"]] if entry["reason"].endswith(RECREATED) else []
+        names, why = plan_unblock(statefulset, pods, states, recreated)
         for name in names:
             if self.delete(("v1", "Pod", key[2], name)):
                 self.replaced.append(dict(pod=name, reason=why))

@@ -62,6 +62,17 @@ options:
       - Take over fields another field manager owns instead of failing with a conflict.
     type: bool
     default: false
+  take_over_from:
+    description:
+      - Field managers whose fields (set with create, update or patch, not apply) on these objects become
+        O(field_manager)'s before it applies, so that fields they set and the desired objects no longer set are
+        removed. This is how objects made by another tool are adopted - for example V(OpenAPI-Generator), the
+        manager name of the kubernetes Python client that C(kubernetes.core.k8s) creates and patches with.
+      - The take-over is one extra write, once per object; in check mode the object is reported as updated, but the
+        diff does not show the fields the take-over will remove.
+    type: list
+    elements: str
+    default: []
   checks:
     description:
       - Preconditions, all evaluated before the first write; every failing check's O(checks[].msg) is
@@ -307,6 +318,7 @@ def argument_spec():
         create_namespace=dict(type="bool", default=False),
         field_manager=dict(type="str", default="nats_streaming.ft"),
         force_conflicts=dict(type="bool", default=False),
+        take_over_from=dict(type="list", elements="str", default=[]),
         checks=dict(type="list", elements="dict", default=[], options=CHECK_SPEC),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),

@@ -283,14 +283,16 @@ def test_outdated_pending_pods_are_replaced_first():
     assert kos.plan_unblock(STUCK, pods)[0] == ["stan-3"]
 
 
-def test_a_new_pod_blocked_by_old_anti_affinity_replaces_one_outdated_pod_standby_first():
+def test_a_new_pod_blocked_by_anti_affinity_is_first_judged_again_then_one_outdated_pod_is_replaced_standby_first():
     pods = [pod("stan-0", "old"), pod("stan-1", "old"), pod("stan-2", "old"), pod("stan-3", "new", "Pending", ANTI)]
     names, why = kos.plan_unblock(STUCK, pods)
+    assert names == ["stan-3"] and why.endswith(kos.RECREATED)  # a fresh verdict before any running pod goes
+    names, why = kos.plan_unblock(STUCK, pods, recreated=["stan-3"])
     assert names == ["stan-2"] and "stan-3" in why and "anti-affinity" in why  # highest ordinal without FT states
     states = {"stan-0": "FT_STANDBY", "stan-1": "FT_STANDBY", "stan-2": "FT_ACTIVE"}
-    assert kos.plan_unblock(STUCK, pods, states)[0] == ["stan-1"]
+    assert kos.plan_unblock(STUCK, pods, states, ["stan-3"])[0] == ["stan-1"]
     states = {"stan-0": "FT_STANDBY", "stan-1": "FT_ACTIVE", "stan-2": None}
-    assert kos.plan_unblock(STUCK, pods, states)[0] == ["stan-0"]
+    assert kos.plan_unblock(STUCK, pods, states, ["stan-3"])[0] == ["stan-0"]
 
 
 def test_nothing_is_replaced_while_a_pod_terminates_or_for_other_reasons():
@@ -302,3 +304,39 @@ def test_nothing_is_replaced_while_a_pod_terminates_or_for_other_reasons():
     healthy = [pod("stan-0", "new"), pod("stan-1", "old")]
     assert kos.plan_unblock(STUCK, healthy) == ([], None)
     assert kos.plan_unblock(sts(update=None), [pod("stan-3", "x", "Pending", ANTI)]) == ([], None)
+
+
+# --------------------------------------------------------------------------- taking over an older manager's fields
+OLD = "OpenAPI-Generator"
+
+
+def test_objects_another_manager_created_are_taken_over_once():
+    live = live_of(service(), OWNED_SERVICE)
+    live["metadata"]["managedFields"].append({"manager": OLD, "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                                              "fieldsV1": {"f:spec": {"f:publishNotReadyAddresses": {}}}})
+    assert kos.plan_object(live, service(), MANAGER, [OLD]) == "take_over"
+    assert kos.plan_object(live, service(), MANAGER, []) == "unchanged"  # not asked to: plain server-side apply rules
+    merged = kos.merged_managed_fields(live, MANAGER, [OLD])
+    assert [m["manager"] for m in merged] == ["kube-controller-manager", MANAGER]
+    ours = merged[-1]["fieldsV1"]
+    assert "f:publishNotReadyAddresses" in ours["f:spec"] and "f:clusterIP" in ours["f:spec"]
+    # Once ours, a field the desired object does not set is one server-side apply would remove.
+    after = json.loads(json.dumps(live))
+    after["metadata"]["managedFields"] = merged
+    assert kos.plan_object(after, service(), MANAGER, [OLD]) == "verify"
+
+
+def test_take_over_creates_the_apply_entry_when_there_is_none():
+    live = live_of(service())
+    live["metadata"]["managedFields"] = [{"manager": OLD, "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                                          "fieldsV1": OWNED_SERVICE},
+                                         {"manager": OLD, "operation": "Update", "subresource": "status", "fieldsV1": {"f:status": {}}}]
+    merged = kos.merged_managed_fields(live, MANAGER, [OLD])
+    assert merged[0]["subresource"] == "status"  # status entries are not ours to take
+    assert merged[1] == {"manager": MANAGER, "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": OWNED_SERVICE}
+
+
+def test_when_the_new_revision_itself_cannot_be_placed_nothing_more_is_deleted():
+    pods = [pod("stan-0", "new"), pod("stan-1", "new"), pod("stan-2", "new"), pod("stan-3", "new", "Pending", ANTI)]
+    assert kos.plan_unblock(STUCK, pods)[0] == ["stan-3"]  # once, in case the verdict is stale
+    assert kos.plan_unblock(STUCK, pods, recreated=["stan-3"]) == ([], None)
