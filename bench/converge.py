@@ -280,16 +280,21 @@ def first_and_noop(run, kube: Kube) -> dict:
 
 
 # -- the measurements ---------------------------------------------------------------------------
-def measure(workdir: Path) -> dict:
-    """Run the converge figures on a fresh local environment; always stops it."""
+def measure(workdir: Path, use_env: Path | None = None) -> dict:
+    """Run the converge figures on a fresh local environment (always stopped again), or on the
+    running environment whose state directory is `use_env` (left running)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    if use_env:
+        state = json.loads((use_env / "env.json").read_text(encoding="utf-8"))
+        log(f"using the running environment in {use_env}")
+        return {**_measure(workdir, state), "environment": describe_environment(state, use_env)}
     logfile = workdir / "localenv.log"
     log("starting the bench environment in " + str(STATE_DIR))
     t0 = time.monotonic()
     try:
         state = env_up(logfile)
         log(f"environment up in {time.monotonic() - t0:.1f}s")
-        return _measure(workdir, state)
+        return {**_measure(workdir, state), "environment": describe_environment(state, STATE_DIR)}
     finally:
         rc = env_down(logfile)
         log("bench environment stopped" + ("" if rc == 0 else f" (NOT clean, rc={rc}; see {logfile})"))
@@ -358,6 +363,11 @@ def floor(workdir: Path, env: dict) -> dict:
     out["one_module_task"] = round(out["one_module_task"] - out["empty_play"], 2)
     out["empty_play"] = round(out["empty_play"], 2)
     return out
+
+
+def describe_environment(state: dict, state_dir: Path) -> str:
+    """What the cluster of the run was: the environment's own description, else its state directory's name."""
+    return state.get("description") or f"tests/localenv/localenv.py up ({state_dir.name})"
 
 
 def render_objects(workdir: Path, namespace: str, efs: dict, env: dict) -> list[dict]:

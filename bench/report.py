@@ -249,6 +249,8 @@ def header_facts(results: dict) -> list[tuple[str, str]]:
     if measured["uncommitted"]:
         commit += " with uncommitted changes to " + ", ".join(measured["uncommitted"])
     facts.insert(1, ("measured commit", commit))
+    if results.get("converge"):
+        facts.insert(2, ("Kubernetes cluster", results["converge"]["environment"]))
     facts.append(("bench wall time", f"{results['elapsed_seconds'] / 60:.1f} min"))
     return facts
 

@@ -47,7 +47,7 @@ def measure(args: argparse.Namespace) -> dict:
         "failover_batch": stan_figures.FAILOVER_BATCH,
     }
     if args.only in (None, "converge"):
-        results["converge"] = converge.measure(BENCH_STATE_DIR / "work")
+        results["converge"] = converge.measure(BENCH_STATE_DIR / "work", args.use_env)
     if args.only in (None, "stan"):
         log(f"8. STAN failover: {args.kills} kills of the active server")
         results["failover"] = stan_figures.failover(BENCH_STATE_DIR / "stan" / "failover", kills=args.kills)
@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["converge", "stan"], help="run only the converge or the STAN figures (implies --no-write)")
     parser.add_argument("--render", action="store_true", help=f"rewrite {DOC.relative_to(REPO)} from {RESULTS.relative_to(REPO)}")
     parser.add_argument("--check", action="store_true", help="exit 1 when the measured code changed since the recorded run")
+    parser.add_argument("--use-env", type=Path, metavar="STATE_DIR",
+                        help="measure on the running local environment of this state directory (not started or stopped)")
     parser.add_argument("--kills", type=int, default=5, help="failovers to time (default 5)")
     parser.add_argument("--size", type=int, default=1024, help="message size in bytes for throughput (default 1024)")
     parser.add_argument("--msgs", type=int, default=50000, help="messages per pipelined throughput run (default 50000)")
