@@ -41,7 +41,8 @@ def tree_hash(repo: Path, path: str, commit: str = "HEAD") -> str | None:
 
 def uncommitted(repo: Path, paths: tuple[str, ...] = MEASURED_PATHS) -> list[str]:
     """Measured files with changes not committed yet (modified, added or untracked)."""
-    out = _git(repo, "status", "--porcelain", "--untracked-files=all", "--", *paths)
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--", *paths], cwd=repo,
+                         capture_output=True, text=True, check=True).stdout
     return sorted(line[3:] for line in out.splitlines() if line.strip())
 
 

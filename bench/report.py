@@ -244,7 +244,7 @@ NOTES = """\
 
 def header_facts(results: dict) -> list[tuple[str, str]]:
     measured = results["measured"]
-    facts = list(results["machine"].items())
+    facts = [tuple(pair) for pair in results["machine"]]
     commit = measured["commit"][:12] + f" ({measured['commit_date']})"
     if measured["uncommitted"]:
         commit += " with uncommitted changes to " + ", ".join(measured["uncommitted"])

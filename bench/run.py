@@ -42,7 +42,7 @@ def measure(args: argparse.Namespace) -> dict:
     results: dict = {
         "command": report.COMMAND + (f" --only {args.only}" if args.only else ""),
         "measured": provenance.snapshot(REPO),
-        "machine": machine.describe(BENCH_STATE_DIR),
+        "machine": list(machine.describe(BENCH_STATE_DIR).items()),  # pairs: the order survives the file
         "options": {k: getattr(args, k) for k in ("kills", "size", "msgs", "inflight", "sync_msgs", "repeats")},
         "failover_batch": stan_figures.FAILOVER_BATCH,
     }
@@ -107,12 +107,12 @@ def main(argv: list[str] | None = None) -> int:
 
     results = measure(args)
     print(report.text_table(report.rows_of(results)))
-    m = results["machine"]
+    m = dict(results["machine"])
     print(f"{m['date']}; {m['CPU']}; {m['memory']}; {m['kernel']}; bench took {results['elapsed_seconds'] / 60:.1f} min")
     if args.no_write or args.only:
         log("not writing the results file or the document (--no-write or --only)")
         return 0
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     DOC.write_text(render(results), encoding="utf-8")
     log(f"wrote {RESULTS.relative_to(REPO)} and {DOC.relative_to(REPO)} (generated from it)")
     return 0

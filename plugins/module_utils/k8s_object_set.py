@@ -104,15 +104,17 @@ def describe(key):
 def contains(live, desired):
     """True when the live value holds everything the desired value sets.
 
-    Mappings: every desired key with its value (a desired null means "absent"); lists: the same
-    length and each item contained; scalars: equal. Fields the server adds are ignored.
+    Mappings: every desired key with its value (a desired null means "absent", and a desired
+    empty string matches an absent key: the API server drops empty strings of plain string
+    fields, such as a PersistentVolume's storageClassName); lists: the same length and each item
+    contained; scalars: equal. Fields the server adds are ignored.
     """
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return False
         for key, value in desired.items():
-            if value is None:
-                if live.get(key) is not None:
+            if value is None or value == "":
+                if live.get(key) not in (None, value):
                     return False
             elif key not in live or not contains(live[key], value):
                 return False

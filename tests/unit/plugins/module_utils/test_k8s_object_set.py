@@ -92,6 +92,8 @@ def test_an_object_never_applied_by_the_manager_is_judged_by_its_content():
         ({"a": [{"x": 1, "y": 2}]}, {"a": [{"x": 1}]}, True),
         ({"a": None}, {"a": None}, True),
         ({"a": 1}, {"a": None}, False),
+        ({}, {"storageClassName": ""}, True),  # dropped by the server
+        ({"storageClassName": "gp2"}, {"storageClassName": ""}, False),
         ({"cpu": "500m"}, {"cpu": "0.5"}, False),  # normalized by the server: a dry run decides
         ({"a": {"b": 1}}, {"a": "x"}, False),
     ],
