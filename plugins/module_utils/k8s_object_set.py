@@ -708,7 +708,7 @@ class ObjectSet:
         names, why = plan_unblock(statefulset, pods, states, recreated)
         for name in names:
             if self.delete(("v1", "Pod", key[2], name)):
-                self.replaced.append(dict(pod=name, reason=why))
+                self.replaced.append(dict(pod=name, reason=why, ft_state=states.get(name)))
 
     def ft_states(self, key, pods):
         """{pod: FT state} read through the pod proxy; a pod that does not answer has none."""

@@ -265,12 +265,14 @@ objects:
     - {api_version: v1, kind: Namespace, namespace: null, name: messaging, action: created}
     - {api_version: apps/v1, kind: StatefulSet, namespace: messaging, name: stan, action: unchanged}
 replaced_pods:
-  description: Pods deleted by O(replace_blocking_pods) so that a rollout could finish, and why.
+  description:
+    - Pods deleted by O(replace_blocking_pods) so that a rollout could finish, why, and the NATS Streaming FT state
+      the pod reported then (with O(monitor_port); null when unknown or not read).
   returned: always
   type: list
   elements: dict
   sample:
-    - {pod: stan-3, reason: outdated pods that cannot be scheduled (they run nothing)}
+    - {pod: stan-3, reason: outdated pods that cannot be scheduled (they run nothing), ft_state: null}
 diff:
   description: With C(--diff), one before/after entry per created, updated or deleted object (server-maintained
     metadata and status left out, Secret values redacted).

@@ -19,6 +19,8 @@ from kubernetes import client
 
 from tests.lib.ansible_runner import run_playbook
 
+from .conftest import LOCALENV_VARS
+
 ROLE_FAILED_TASK = "nats_streaming.ft.stan : Apply the STAN objects"
 
 
@@ -56,7 +58,7 @@ def storage(namespace: str) -> dict:
 
 def stan(namespace: str, **extra) -> dict:
     return {"name": "STAN", "ansible.builtin.include_role": {"name": "nats_streaming.ft.stan"},
-            "vars": {"stan_namespace": namespace, "stan_wait_timeout": 240, **extra}}
+            "vars": {"stan_namespace": namespace, "stan_wait_timeout": 300, **LOCALENV_VARS, **extra}}
 
 
 def test_required_anti_affinity_with_more_replicas_than_nodes_fails_before_any_write(localenv, kube, tmp_path, namespace,
@@ -92,7 +94,7 @@ def test_required_to_preferred_converges_in_one_run_from_the_stuck_state(localen
     setup = play(tmp_path, [
         storage(namespace),
         {"name": "Render the old StatefulSet", "ansible.builtin.include_role": {"name": "nats_streaming.ft.stan"},
-         "vars": {"stan_namespace": namespace, "stan_replicas": 5, "stan_render_only": True}},
+         "vars": {"stan_namespace": namespace, "stan_replicas": 5, "stan_render_only": True, **LOCALENV_VARS}},
         {"name": "Apply it as the older release did", "loop": "{{ stan_manifests }}",
          "kubernetes.core.k8s": {"state": "present", "definition": "{{ item }}",
                                  "server_side_apply": {"field_manager": "nats_streaming.ft", "force_conflicts": True}}},
@@ -107,7 +109,7 @@ def test_required_to_preferred_converges_in_one_run_from_the_stuck_state(localen
                    and any(c.type == "PodScheduled" and c.reason == "Unschedulable" for c in p.status.conditions or [])]
         return len(running) == 3 and pending and pending[0].metadata.name == "stan-3"
 
-    wait_for("3 pods Running and stan-3 unschedulable", stuck)
+    wait_for("3 pods Running and stan-3 unschedulable", stuck, timeout=300)
 
     # One run of the role with preferred anti-affinity.
     t0 = time.monotonic()
@@ -117,13 +119,18 @@ def test_required_to_preferred_converges_in_one_run_from_the_stuck_state(localen
     applied = result.task(ROLE_FAILED_TASK)
     print(f"\nconverged in {seconds:.1f}s; pods replaced: {applied['replaced_pods']}")
     assert applied["replaced_pods"][0]["pod"] == "stan-3"  # the outdated Pending pod first
-    assert len(applied["replaced_pods"]) >= 2  # then outdated pods whose required rule blocked the new ones
+    running_replaced = [r for r in applied["replaced_pods"] if r["reason"].startswith("stan-")]
+    assert running_replaced, "no outdated running pod had to go: the stuck state was not reproduced"
     sts = apps.read_namespaced_stateful_set("stan", namespace)
     assert sts.status.ready_replicas == 5 and sts.status.current_revision == sts.status.update_revision
     pods = core.list_namespaced_pod(namespace, label_selector="app=stan").items
     assert sorted(p.metadata.name for p in pods) == [f"stan-{i}" for i in range(5)]
     assert {p.metadata.labels["controller-revision-hash"] for p in pods} == {sts.status.update_revision}
     assert all(p.status.phase == "Running" for p in pods)
+    # Standby servers go first (read through the pod proxy where the pods run real servers).
+    real = all(p.status.container_statuses and p.status.container_statuses[0].container_id for p in pods)
+    if real:
+        assert [r["ft_state"] for r in running_replaced] == ["FT_STANDBY"] * len(running_replaced), running_replaced
     assert all(p.spec.affinity.pod_anti_affinity.required_during_scheduling_ignored_during_execution is None for p in pods)
 
     # And a rerun changes nothing.
