@@ -161,6 +161,12 @@ def arm_is_write(request: dict) -> bool:
     return request["method"] == "POST" and not path.endswith(("/checknameavailability", "/listkeys")) and "/oauth2/" not in path
 
 
+def module_tasks(result: PlayResult) -> int:
+    """Tasks that ran a module of a collection, each in a Python process of its own."""
+    return sum(1 for task in result.tasks if not task["result"].get("skipped")
+               and str(task["result"].get("action", "")).startswith(("nats_streaming.ft.", "kubernetes.core.", "amazon.aws.")))
+
+
 def slowest_tasks(result: PlayResult, n: int = 4) -> list[list]:
     found = []
     for play in parse_json_callback(result.stdout).get("plays", []):
@@ -255,7 +261,7 @@ def timed_playbook(playbook: Path, extra: dict, env: dict, audit: AuditLog, clou
         raise RuntimeError(f"{playbook.name} failed (rc={result.rc}):\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     verbs, writes = count_kube(audit.events(start, end, ANSIBLE_AGENT))
     return {"seconds": round(seconds, 2), "changed": result.changed, "cloud_calls": calls, "cloud_writes": cloud_writes,
-            "kube_verbs": verbs, "kube_writes": writes, "slowest": slowest_tasks(result)}, result
+            "kube_verbs": verbs, "kube_writes": writes, "slowest": slowest_tasks(result), "module_tasks": module_tasks(result)}, result
 
 
 def timed_kubectl(kubectl: str, manifest: Path, env: dict, audit: AuditLog) -> dict:
