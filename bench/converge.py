@@ -362,7 +362,7 @@ def floor(workdir: Path, env: dict) -> dict:
         playbook = workdir / f"floor-{key}.yml"
         playbook.write_text(json.dumps([{"name": "Floor", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
         seconds = []
-        for _ in range(3):
+        for _attempt in range(3):
             t0 = time.monotonic()
             result = run_playbook(playbook, env=env)
             seconds.append(time.monotonic() - t0)
