@@ -270,11 +270,14 @@ def plan_object(live, desired, field_manager, take_over=None):
 
 # --------------------------------------------------------------------------- checks
 def field_value(obj, paths, default=None):
-    """The value at the first of `paths` (lists of keys) that is set in obj; else default."""
+    """The value at the first of `paths` (lists of keys; a number indexes a list) that is set in obj; else default."""
     for path in paths or []:
         value = obj
         for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, list) and str(key).isdigit():
+                value = value[int(key)] if int(key) < len(value) else None
+            else:
+                value = value.get(key) if isinstance(value, dict) else None
             if value is None:
                 break
         if value not in (None, "", [], {}):

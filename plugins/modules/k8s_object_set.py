@@ -102,8 +102,9 @@ options:
         type: bool
       fields:
         description:
-          - Paths into the object, each a list of keys (V([spec, accessModes])); the first path with a value
-            set is compared, else O(checks[].default).
+          - Paths into the object, each a list of keys (V([spec, accessModes])), where a number indexes a list
+            (V([spec, volumeClaimTemplates, 0, metadata, name])); the first path with a value set is compared, else
+            O(checks[].default).
         type: list
         elements: list
       default:

@@ -179,6 +179,14 @@ def test_object_checks():
     assert kos.evaluate_object_check(storage_class, {"spec": {"storageClassName": ""}}) is None
 
 
+def test_fields_index_lists():
+    sts = {"spec": {"volumeClaimTemplates": [{"metadata": {"name": "jetstream"}}]}}
+    path = [["spec", "volumeClaimTemplates", "0", "metadata", "name"]]
+    assert kos.field_value(sts, path, "") == "jetstream"
+    assert kos.field_value({"spec": {"volumeClaimTemplates": []}}, path, "") == ""
+    assert kos.field_value({"spec": {}}, [["spec", "volumeClaimTemplates", "1"]], "none") == "none"
+
+
 def test_format_msg_keeps_unknown_placeholders():
     assert kos.format_msg("{count} of {at_least} {other}", count=2, at_least=3) == "2 of 3 {other}"
     assert kos.format_msg("a { b", count=1) == "a { b"
