@@ -252,6 +252,10 @@ def header_facts(results: dict) -> list[tuple[str, str]]:
     if results.get("converge"):
         facts.insert(2, ("Kubernetes cluster", results["converge"]["environment"]))
     facts.append(("bench wall time", f"{results['elapsed_seconds'] / 60:.1f} min"))
+    if results.get("load_average"):
+        start, end = results["load_average"]
+        facts.append(("1-minute load average", f"{start:.2f} at the start, {end:.2f} at the end (other work on the machine "
+                                               f"shares its CPUs: compare figures of one run with each other)"))
     return facts
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ def measure(args: argparse.Namespace) -> dict:
     from bench import converge, stan_figures
 
     started = time.monotonic()
+    load_at_start = os.getloadavg()[0]
     results: dict = {
         "command": report.COMMAND + (f" --only {args.only}" if args.only else ""),
         "measured": provenance.snapshot(REPO),
@@ -55,6 +57,7 @@ def measure(args: argparse.Namespace) -> dict:
         results["throughput"] = stan_figures.throughput(BENCH_STATE_DIR / "stan" / "throughput", size=args.size, msgs=args.msgs,
                                                         inflight=args.inflight, sync_msgs=args.sync_msgs, repeats=args.repeats)
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
+    results["load_average"] = [round(load_at_start, 2), round(os.getloadavg()[0], 2)]
     return results
 
 
