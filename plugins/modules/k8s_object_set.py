@@ -11,6 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: k8s_object_set
 short_description: Apply a set of Kubernetes objects in one call, validated first and written only where they differ
+version_added: 0.1.0
 description:
   - Applies (O(state=present)) or deletes (O(state=absent)) a list of Kubernetes objects, such as the
     objects a role renders, in one module call and in the given order (deletion in reverse order).
@@ -182,7 +183,7 @@ options:
     type: str
     choices: [Foreground, Background, Orphan]
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - nats_streaming.ft.k8s_auth
   - nats_streaming.ft.attributes
   - nats_streaming.ft.attributes.check_mode
   - nats_streaming.ft.attributes.diff_mode
