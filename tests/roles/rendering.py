@@ -15,7 +15,7 @@ import yaml
 
 from tests.lib.ansible_runner import PlayResult, run_playbook
 
-from .stanserver import parsed_options
+from .realserver import parsed_options
 
 ROLES = {
     "stan": ("nats_streaming.ft.stan", "stan_manifests"),
@@ -100,7 +100,7 @@ MISSING = "<missing>"
 
 def normalize(obj):
     """Drop null values (kubectl apply drops them too) and replace stan.conf by its meaning: the options
-    nats-streaming-server's own parser makes of it (tests/roles/stanserver.py)."""
+    nats-streaming-server's own parser makes of it (tests/roles/realserver.py)."""
     if isinstance(obj, dict):
         out = {k: normalize(v) for k, v in obj.items() if v is not None}
         if out.get("kind") == "ConfigMap" and isinstance(out.get("data"), dict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from .stanserver import parsed_options
+from .realserver import parsed_options
 
 
 def _objects(rendered, case):

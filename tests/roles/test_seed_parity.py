@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .realserver import parsed_options
 from .rendering import load_seed, manifest_diff, pattern_regex
-from .stanserver import parsed_options
 
 HERE = Path(__file__).parent
 SEED = HERE / "seed"

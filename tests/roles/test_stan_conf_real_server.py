@@ -18,8 +18,8 @@ import pytest
 from tests.lib import procs
 from tests.lib.paths import BIN_DIR
 
+from .realserver import ADVERTISE, ConfServer, parsed_options
 from .rendering import render_cases
-from .stanserver import ADVERTISE, ConfServer, parsed_options
 
 GIB, MIB = 1024**3, 1024**2
 SECOND = 1_000_000_000  # durations are nanoseconds in the server's JSON

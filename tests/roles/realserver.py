@@ -1,11 +1,13 @@
-"""What the real nats-streaming-server makes of a rendered stan.conf.
+"""What the real nats-streaming-server makes of a rendered stan.conf (and nats-server of a nats.conf).
 
-Two views, both from the server's own code (no stan.conf parser of ours):
+Views from the servers' own code (no NATS configuration parser of ours):
 
 - ``parsed_options(text)``: the options the server would run with, from tests/roles/stanconf, a
   few lines of Go that call nats-streaming-server v0.25.6's own ``ConfigureOptions`` (what its
   ``main`` does with ``-sc FILE``) and print the result as JSON. It covers what no monitoring
   endpoint reports (file_options, connect_retries, the advertise address).
+- ``parsed_nats_options(text)``: the same for nats-server v2.15.3 and the nats_jetstream role's
+  nats.conf (tests/roles/natsopts, nats-server's own ``ConfigureOptions`` with ``-c FILE``).
 - ``ConfServer``: the cached nats-streaming-server binary started with ``-sc FILE`` on 127.0.0.1
   (free ports), read through its monitoring endpoints (/varz, /connz, /streaming/serverz,
   /streaming/storez ...), stopped by the PID that started it.
@@ -29,25 +31,26 @@ from tests.lib.gobuild import build_cached
 from tests.lib.paths import BIN_DIR, REPO
 
 STANCONF_SRC = REPO / "tests" / "roles" / "stanconf"
-# The pod sets CLUSTER_ADVERTISE to its own DNS name; stan.conf refers to it as $CLUSTER_ADVERTISE.
+NATSOPTS_SRC = REPO / "tests" / "roles" / "natsopts"
+# The pods set these variables, which the files refer to: stan.conf's $CLUSTER_ADVERTISE (the pod's
+# DNS name) and nats.conf's $SERVER_NAME (the pod's name).
 ADVERTISE = "stan-0.stan.default.svc:6222"
+SERVER_NAME = "pod-name-from-env"
 
 
 class ServerRefused(Exception):
     """The server would not start with this file; the message is the server's."""
 
 
-def stanconf_binary() -> Path:
-    return build_cached(STANCONF_SRC, "stanconf")
-
-
 @functools.cache
-def _parsed(text: str) -> str:
-    with tempfile.TemporaryDirectory(prefix="stanconf-") as tmp:
-        path = Path(tmp) / "stan.conf"
+def _parsed(tool: str, flag: str, text: str) -> str:
+    src, name = {"stanconf": (STANCONF_SRC, "stan.conf"), "natsopts": (NATSOPTS_SRC, "nats.conf")}[tool]
+    with tempfile.TemporaryDirectory(prefix=f"{tool}-") as tmp:
+        path = Path(tmp) / name
         path.write_text(text)
-        proc = subprocess.run([str(stanconf_binary()), "-sc", str(path)], capture_output=True, text=True,
-                              timeout=60, env={**os.environ, "CLUSTER_ADVERTISE": ADVERTISE}, check=False)
+        proc = subprocess.run([str(build_cached(src, tool)), flag, str(path)], capture_output=True, text=True,
+                              timeout=60, check=False,
+                              env={**os.environ, "CLUSTER_ADVERTISE": ADVERTISE, "SERVER_NAME": SERVER_NAME})
     if proc.returncode != 0:
         raise ServerRefused(proc.stderr.strip())
     return proc.stdout
@@ -55,7 +58,12 @@ def _parsed(text: str) -> str:
 
 def parsed_options(text: str) -> dict:
     """{"streaming": server Options, "nats": listen/monitor/cluster settings} for this stan.conf."""
-    return json.loads(_parsed(text))
+    return json.loads(_parsed("stanconf", "-sc", text))
+
+
+def parsed_nats_options(text: str) -> dict:
+    """nats-server's server name, listen/monitor/cluster/lame-duck and JetStream settings for this nats.conf."""
+    return json.loads(_parsed("natsopts", "-c", text))
 
 
 def get_json(url: str, timeout: float = 3.0) -> dict:
