@@ -28,7 +28,6 @@ from pathlib import Path
 
 from tests.lib.ansible_runner import PlayResult, run_playbook
 from tests.lib.aws_seed import seed_eks_network
-from tests.lib.kube import ensure_csi_driver
 from tests.lib.moto import MotoRecorder
 from tests.lib.paths import REPO, STATE_DIR
 from tests.localenv.localenv import env_exports
@@ -315,7 +314,6 @@ def _measure(workdir: Path, state: dict) -> dict:
     kube = Kube(state["kubeconfig"])
 
     seed_eks_network(endpoint_url=state["moto_url"], region=REGION, cluster_name=CLUSTER)
-    ensure_csi_driver(kube.api, "efs.csi.aws.com")  # what installing the EFS CSI driver registers
     extra = {"cluster_name": CLUSTER, "aws_region": REGION, "k8s_namespace": NAMESPACE, "verify_ft": False}
     playbook = REPO / "playbooks" / "aws.yml"
 
