@@ -33,7 +33,7 @@ import yaml
 from tests.lib.ansible_runner import PlayResult, parse_json_callback, run_playbook
 from tests.lib.arm_standin import start_standin
 from tests.lib.aws_seed import seed_eks_network
-from tests.lib.kube import ANSIBLE_AGENT, AuditLog, count_kube, ensure_csi_driver
+from tests.lib.kube import ANSIBLE_AGENT, AuditLog, count_kube
 from tests.lib.moto import MotoRecorder
 from tests.lib.paths import BIN_DIR, REPO, STATE_DIR
 from tests.localenv.localenv import env_exports
@@ -313,8 +313,6 @@ def _measure(workdir: Path, state: dict) -> dict:
     env = env_exports(state)
     audit = AuditLog(state["audit_log"])
     kube = Kube(state["kubeconfig"])
-    ensure_csi_driver(kube.api, "efs.csi.aws.com")  # what installing the CSI drivers registers
-    ensure_csi_driver(kube.api, "file.csi.azure.com")
 
     seed_eks_network(endpoint_url=state["moto_url"], region=REGION, cluster_name=CLUSTER)
     aws_extra = {"cluster_name": CLUSTER, "aws_region": REGION, "k8s_namespace": AWS_NAMESPACE, "verify_ft": False, **LOCALENV_VARS}

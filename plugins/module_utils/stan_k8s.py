@@ -71,6 +71,24 @@ def api_error_text(e):
     return text
 
 
+# What to check when the API server refuses a request, by HTTP status.
+AUTH_HINTS = {
+    401: "the API server did not accept the credentials: check api_key, kubeconfig and context, client_cert and"
+         " client_key, or username and password (or their K8S_AUTH_* environment variables)",
+    403: "the credentials are not allowed to read it: they need get on statefulsets, list on pods and get on"
+         " pods/proxy in namespace %s",
+}
+
+
+def read_error(kind, namespace, e):
+    """The message for a failed read of ``kind``: the API server's answer, and what to fix for 401/403."""
+    text = "reading %s in namespace %s failed: %s" % (kind, namespace, api_error_text(e))
+    hint = AUTH_HINTS.get(getattr(e, "status", None))
+    if hint:
+        text += "; " + (hint % namespace if "%s" in hint else hint)
+    return text
+
+
 class K8sSource:
     def __init__(self, client, namespace, statefulset=None, label_selectors=None, port=8222, timeout=5):
         self.client = client
@@ -89,7 +107,7 @@ class K8sSource:
         except NotFoundError:
             return None
         except DynamicApiError as e:
-            raise SourceError("reading %s in namespace %s failed: %s" % (kind, self.namespace, api_error_text(e)))
+            raise SourceError(read_error(kind, self.namespace, e))
         except Exception as e:  # connection refused, TLS, auth plugin errors...
             raise SourceError("reading %s in namespace %s failed: %s" % (kind, self.namespace, to_native(e)))
 

@@ -1,4 +1,4 @@
-"""Small helpers for the local Kubernetes control plane."""
+"""Small helpers for the local Kubernetes control plane: its audit log."""
 
 from __future__ import annotations
 
@@ -10,20 +10,6 @@ from pathlib import Path
 
 ANSIBLE_AGENT = "OpenAPI-Generator/"  # user agent of the kubernetes Python client (kubernetes.core and our modules)
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
-
-
-def ensure_csi_driver(api_client, name: str) -> None:
-    """Register a CSIDriver object, as a driver's installation would (only the API object:
-    kwok nodes mount nothing). Leaves an existing one alone."""
-    from kubernetes import client
-
-    api = client.StorageV1Api(api_client)
-    body = client.V1CSIDriver(metadata=client.V1ObjectMeta(name=name), spec=client.V1CSIDriverSpec(attach_required=False))
-    try:
-        api.create_csi_driver(body)
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
 
 
 class AuditLog:

@@ -6,49 +6,30 @@
     client.sub("nats://127.0.0.1:4222", "sub-1", expect=1000)        # -> {"count", "msgs", ...}
     client.durable(urls, "worker", durable="d", expect=1000)          # -> {"count", "last_seq", ...}
 
-The binary is named after a hash of go.mod, go.sum and main.go, so a changed client is rebuilt
-and an unchanged one is never rebuilt.
+The binary is built once per source version into the cache (tests/lib/gobuild.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import CACHE_DIR, REPO
+from .gobuild import build_cached, cached_path
+from .paths import REPO
 
 CLIENT_SRC = REPO / "tests" / "stan" / "stanclient"
 
 
 def stanclient_path() -> Path:
     """Where the binary of the current client source lives (it may not be built yet)."""
-    digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "main.go"):
-        digest.update((CLIENT_SRC / name).read_bytes())
-    return CACHE_DIR / "bin" / f"stanclient-{digest.hexdigest()[:12]}"
+    return cached_path(CLIENT_SRC, "stanclient")
 
 
 def build_stanclient(timeout: float = 900) -> Path:
     """Build the client unless this source version is already in the cache; return its path."""
-    out = stanclient_path()
-    if os.access(out, os.X_OK):
-        return out
-    go = shutil.which("go")
-    if not go:
-        raise RuntimeError("go is required to build tests/stan/stanclient")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -trimpath", "GOTOOLCHAIN": "local"}
-    proc = subprocess.run([go, "build", "-o", f"{out}.tmp", "."], cwd=CLIENT_SRC, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building stanclient failed:\n{proc.stderr[-3000:]}")
-    os.replace(f"{out}.tmp", out)
-    return out
+    return build_cached(CLIENT_SRC, "stanclient", timeout=timeout)
 
 
 @dataclass

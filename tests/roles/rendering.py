@@ -15,7 +15,7 @@ import yaml
 
 from tests.lib.ansible_runner import PlayResult, run_playbook
 
-from .natsconf import parse as parse_nats_conf
+from .realserver import parsed_options
 
 ROLES = {
     "stan": ("nats_streaming.ft.stan", "stan_manifests"),
@@ -99,14 +99,15 @@ MISSING = "<missing>"
 
 
 def normalize(obj):
-    """Drop null values (kubectl apply drops them too) and parse stan.conf into its meaning."""
+    """Drop null values (kubectl apply drops them too) and replace stan.conf by its meaning: the options
+    nats-streaming-server's own parser makes of it (tests/roles/realserver.py)."""
     if isinstance(obj, dict):
         out = {k: normalize(v) for k, v in obj.items() if v is not None}
         if out.get("kind") == "ConfigMap" and isinstance(out.get("data"), dict):
             data = dict(out["data"])
             for key, value in data.items():
                 if key.endswith(".conf"):
-                    data[key] = parse_nats_conf(value)
+                    data[key] = parsed_options(value)
             out["data"] = data
         return out
     if isinstance(obj, list):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from .natsconf import parse as parse_nats_conf
+from .realserver import parsed_options
 
 
 def _objects(rendered, case):
@@ -28,17 +28,18 @@ def test_changing_replicas_changes_routes_replicas_and_checksum(rendered):
     base, changed = _objects(rendered, "stan_guide"), _objects(rendered, "stan_replicas_5")
     assert base["StatefulSet"]["spec"]["replicas"] == 3
     assert changed["StatefulSet"]["spec"]["replicas"] == 5
-    routes = parse_nats_conf(changed["ConfigMap"]["data"]["stan.conf"])["cluster"]["routes"]
+    routes = parsed_options(changed["ConfigMap"]["data"]["stan.conf"])["nats"]["cluster"]["routes"]
     assert routes == [f"nats://stan-{i}.stan:6222" for i in range(5)]
     assert _checksum(changed) != _checksum(base)
 
 
 def test_changing_a_file_option_changes_the_config_and_checksum_only(rendered):
     base, changed = _objects(rendered, "stan_guide"), _objects(rendered, "stan_buffer_64mb")
-    before = parse_nats_conf(base["ConfigMap"]["data"]["stan.conf"])
-    after = parse_nats_conf(changed["ConfigMap"]["data"]["stan.conf"])
-    assert before["streaming"]["file_options"]["buffer_size"] == 32 * 1024 * 1024
-    assert after["streaming"]["file_options"]["buffer_size"] == 64 * 1024 * 1024
+    before = parsed_options(base["ConfigMap"]["data"]["stan.conf"])["streaming"]["FileStoreOpts"]
+    after = parsed_options(changed["ConfigMap"]["data"]["stan.conf"])["streaming"]["FileStoreOpts"]
+    assert before["BufferSize"] == 32 * 1024 * 1024
+    assert after["BufferSize"] == 64 * 1024 * 1024
+    assert {k: v for k, v in after.items() if k != "BufferSize"} == {k: v for k, v in before.items() if k != "BufferSize"}
     assert _checksum(changed) != _checksum(base)
     # Apart from the annotation the StatefulSet is the same: the checksum is what rolls the pods.
     strip = [copy.deepcopy(base["StatefulSet"]), copy.deepcopy(changed["StatefulSet"])]

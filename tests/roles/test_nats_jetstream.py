@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .natsconf import parse as parse_nats_conf
+from .realserver import SERVER_NAME, parsed_nats_options
 
 
 def objects(rendered, case):
@@ -29,16 +29,16 @@ def test_jetstream_gives_every_replica_its_own_volume(rendered):
     assert mounts["jetstream"] == "/data"
     # No shared claim: nothing but the config and the pid directory is a pod volume.
     assert [v["name"] for v in sts["spec"]["template"]["spec"]["volumes"]] == ["config-volume", "pid"]
-    conf = parse_nats_conf(conf_text(objs))
-    assert conf["jetstream"]["store_dir"] == "/data"
-    assert conf["jetstream"]["max_file_store"] == 8 * 1024**3
+    conf = parsed_nats_options(conf_text(objs))
+    assert conf["jetstream"] == {"enabled": True, "store_dir": "/data", "max_file_store": 8 * 1024**3,
+                                 "max_memory_store": conf["jetstream"]["max_memory_store"]}
 
 
 def test_routes_name_every_pod_through_the_headless_service(rendered):
     objs = objects(rendered, "nats_jetstream_everything")
-    conf = parse_nats_conf(conf_text(objs, "js"))
+    conf = parsed_nats_options(conf_text(objs, "js"))
     assert conf["cluster"]["routes"] == [f"nats://js-{i}.js-headless:6222" for i in range(5)]
-    assert conf["server_name"] == "$SERVER_NAME"
+    assert conf["server_name"] == SERVER_NAME, "server_name comes from $SERVER_NAME, the pod's name"
     sts = objs[("StatefulSet", "js")]
     assert sts["spec"]["serviceName"] == "js-headless"
     env = sts["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -53,8 +53,8 @@ def test_plain_nats_has_no_jetstream_and_no_volumes(rendered):
     objs = objects(rendered, "nats_plain")
     sts = objs[("StatefulSet", "nats")]
     assert "volumeClaimTemplates" not in sts["spec"]
-    conf = parse_nats_conf(conf_text(objs))
-    assert "jetstream" not in conf
+    conf = parsed_nats_options(conf_text(objs))
+    assert conf["jetstream"]["enabled"] is False
     probe = sts["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
     assert probe == {"path": "/healthz", "port": "monitor"}
     # STAN's external-NATS URL for this cluster: the client Service in the namespace.

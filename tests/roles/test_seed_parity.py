@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .natsconf import parse as parse_nats_conf
+from .realserver import parsed_options
 from .rendering import load_seed, manifest_diff, pattern_regex
 
 HERE = Path(__file__).parent
@@ -84,24 +84,19 @@ def test_azure_guide_helm_values_are_honoured(rendered):
     sts = objects["StatefulSet"]
     pod = sts["spec"]["template"]["spec"]
     stan = next(c for c in pod["containers"] if c["name"] == "stan")
-    conf = parse_nats_conf(objects["ConfigMap"]["data"]["stan.conf"])
+    conf = parsed_options(objects["ConfigMap"]["data"]["stan.conf"])
     store_volume = next(v for v in pod["volumes"] if "persistentVolumeClaim" in v)
     mount = next(m for m in stan["volumeMounts"] if m["name"] == store_volume["name"])
 
     assert sts["spec"]["replicas"] == values["stan"]["replicas"]
-    assert conf["streaming"]["nats_server_url"] == values["stan"]["nats"]["url"]
-    assert "cluster" not in conf, "with an external NATS there is no embedded NATS cluster block"
-    assert conf["streaming"]["store"] == values["store"]["type"]
-    assert conf["streaming"]["ft_group_name"] == values["store"]["ft"]["group"]
-    assert conf["streaming"]["dir"] == values["store"]["file"]["path"]
+    assert conf["streaming"]["NATSServerURL"] == values["stan"]["nats"]["url"]
+    assert conf["nats"]["cluster"] == {"host": "", "port": 0, "advertise": "", "connect_retries": 0, "routes": []}, \
+        "with an external NATS there is no embedded NATS cluster"
+    assert conf["streaming"]["StoreType"] == values["store"]["type"].upper()
+    assert conf["streaming"]["FTGroupName"] == values["store"]["ft"]["group"]
+    assert conf["streaming"]["FilestoreDir"] == values["store"]["file"]["path"]
     assert mount["mountPath"] == values["store"]["volume"]["mount"]
     assert store_volume["persistentVolumeClaim"]["claimName"] == values["store"]["volume"]["persistentVolumeClaim"]["claimName"]
     # Deliberate deviation D04: the image is pinned instead of the floating alpine tag.
     assert values["stan"]["image"] == "nats-streaming:alpine"
     assert stan["image"] == "nats-streaming:0.25.6-alpine"
-
-
-def test_nats_conf_reader_keeps_the_distinctions_nats_server_makes():
-    conf = parse_nats_conf('# c\nhttp: 8222\nq: "8222"\nsize: 32mb\nage: 1h\nb: false\nl [\n a://x:1\n "y"\n]\n')
-    assert conf == {"http": 8222, "q": "8222", "size": 32 * 1024 * 1024, "age": "1h", "b": False, "l": ["a://x:1", "y"]}
-    assert parse_nats_conf("max_age: 30m")["max_age"] == 30_000_000, "an unquoted 30m is an integer for NATS"

@@ -59,15 +59,6 @@ def hung(r: dict, _d: dict) -> str:
     )
 
 
-def liveness_scaled(r: dict, _d: dict) -> str:
-    live = r["liveness_style_recovery"]
-    return (
-        f"Scaled-down kubelet behaviour (probe `GET /` every {live['period']:g} s with a {live['timeout']:g} s timeout, "
-        f"{live['failure_threshold']} failures, then SIGTERM, SIGKILL {live['grace']:g} s later): failure detected "
-        f"{live['detected_after_seconds']:.1f} s after SIGSTOP, a standby active {live['outage_seconds']:.1f} s after SIGSTOP.\n"
-    )
-
-
 def outage_bound(d: dict) -> float:
     return (d["stan_liveness_period_seconds"] * d["stan_liveness_failure_threshold"] + d["stan_liveness_timeout_seconds"]
             + d["stan_termination_grace_period_seconds"] + LOCK_RETRY_SECONDS)
@@ -95,7 +86,6 @@ def status_messages(r: dict, _d: dict) -> str:
 RENDERERS = {
     "failover-sigkill": failover_sigkill,
     "hung": hung,
-    "liveness-scaled": liveness_scaled,
     "liveness-defaults": liveness_defaults,
     "status-messages": status_messages,
 }
@@ -133,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import provenance
 
         measured = json.loads(MEASURED.read_text(encoding="utf-8"))
-        missing = [name for name in ("sigkill_failovers", "sigstop_active", "liveness_style_recovery", "two_active_message")
+        missing = [name for name in ("sigkill_failovers", "sigstop_active", "two_active_message")
                    if name not in measured]
         if missing:
             print(f"{MEASURED} lacks {', '.join(missing)}: run all of tests/stan first", file=sys.stderr)

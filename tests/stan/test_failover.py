@@ -1,8 +1,11 @@
-"""Real fault tolerance: three nats-streaming-server processes from the stan role's stan.conf.
+"""Fault tolerance at the level of the store lock: three nats-streaming-server processes from the
+stan role's stan.conf, one FT group, one shared store directory, embedded NATS routed over 127.0.0.1.
 
-Same FT group, one shared store directory, embedded NATS cluster routed over 127.0.0.1.
-Failover time = from SIGKILL of the active server to the first serverz answer showing
-FT_ACTIVE on a survivor, polled every 50 ms.
+The same faults on the StatefulSet's pods run in tests/e2e (with a kubelet, probes and the pod
+proxy in the way). What these processes show that pods cannot: the server's own takeover time,
+from SIGKILL to the first serverz answer showing FT_ACTIVE on a survivor, polled every 50 ms
+directly (no kubelet, no API server, no proxy between); and what a stopped active server does
+when nothing kills it (on a pod the liveness probe does, by design).
 """
 
 from __future__ import annotations
@@ -89,10 +92,6 @@ def test_two_failovers_lose_no_message(stan_cluster, stanclient, ft_status, ft_r
     ft_results.record("messages_published", 3 * BATCH)
     ft_results.record("messages_received_after_second_failover", after_second["count"])
     ft_results.record("messages_lost", 3 * BATCH - after_second["count"])
-    for f in failovers:
-        # Heartbeats every 1 s and a standby tries the lock 1.25 s (+-10%) after the LAST heartbeat it saw,
-        # so a kill lands 0.1-1.4 s before the takeover, plus the store recovery.
-        assert 0.1 <= f["seconds"] <= 5.0, failovers
 
 
 def test_hung_active_keeps_lock_and_blocks_failover_until_killed(stan_cluster, stanclient, ft_status, ft_results):
@@ -170,45 +169,3 @@ def test_short_hang_resumes_as_the_same_active_without_split_brain(stan_cluster,
     assert_published(stanclient.pub(cluster.nats_urls(), "pub-2", n=100, start=101), 100)
     assert_channel_complete(stanclient.sub(cluster.nats_urls(), "sub-1", expect=200), 200)
     ft_results.record("sigstop_4s_then_sigcont", {"states_after_resume": states, "same_server_id": True})
-
-
-def test_liveness_style_probe_ends_a_hung_active_and_a_standby_takes_over(stan_cluster, stanclient, ft_results):
-    """What kubelet does to a hung active pod, scaled down: probe GET / on the monitor port every
-    PERIOD s with TIMEOUT s, after THRESHOLD failures send SIGTERM, SIGKILL after GRACE s.
-    The outage is bounded by PERIOD*THRESHOLD + GRACE + one missed-heartbeat interval (1.25 s)."""
-    period, timeout, threshold, grace = 1.0, 0.5, 3, 2.0
-    cluster = stan_cluster
-    assert_published(stanclient.pub(cluster.nats_urls(), "pub-1", n=100, start=1), 100)
-    hung = cluster.active()
-    status = http_get(f"{hung.monitor_url}/", timeout=timeout)[0]
-    assert status == 200
-
-    t_stop = hung.pause()
-    failures = 0
-    probes = 0
-    while failures < threshold and probes < 20:
-        probes += 1
-        t_probe = time.monotonic()
-        try:
-            http_get(f"{hung.monitor_url}/", timeout=timeout)
-            failures = 0
-        except OSError:
-            failures += 1
-        time.sleep(max(0.0, period - (time.monotonic() - t_probe)))
-    assert failures == threshold, "the liveness probe never failed against a stopped server"
-    t_detected = time.monotonic()
-    hung.signal(signal.SIGTERM)
-    time.sleep(grace)
-    assert procs.pid_alive(hung.pid) and cluster.active() is None  # SIGTERM did nothing
-    hung.kill()
-    seconds, new_active = wait_for_new_active(cluster, t_stop)[:2]
-    assert new_active is not hung
-    outage = seconds
-    assert outage <= period * threshold + timeout + grace + 1.5 + 1.0, outage
-    assert_published(stanclient.pub(cluster.nats_urls(), "pub-2", n=100, start=101), 100)
-    assert_channel_complete(stanclient.sub(cluster.nats_urls(), "sub-1", expect=200), 200)
-    ft_results.record(
-        "liveness_style_recovery",
-        {"period": period, "timeout": timeout, "failure_threshold": threshold, "grace": grace,
-         "detected_after_seconds": round(t_detected - t_stop, 2), "outage_seconds": round(outage, 2)},
-    )

@@ -1,4 +1,10 @@
-"""stan_ft_status against real servers that are NOT healthy: no active server, two active servers."""
+"""stan_ft_status against real servers that are NOT healthy: no active server, two active servers.
+
+Plain processes because they need what pods do not give a test here: the store lock held by the
+test process itself (the "all standby" failure mode), and servers reachable by URL, which the
+module's monitor_urls mode reads directly (pod addresses are not routed to the test; its
+Kubernetes mode runs against real pods in tests/e2e/test_ft_status_k8s.py).
+"""
 
 from __future__ import annotations
 
@@ -58,14 +64,12 @@ def test_all_standby_when_lock_is_held_elsewhere_fails_with_no_active(locked_clu
     assert result["active"] is None
     assert len(result["standby"]) == 3 and len(result["servers"]) == 3
 
-    t0 = time.monotonic()
     play, result = ft_status(cluster.monitor_urls(), wait=True, wait_timeout=3, wait_sleep=0.5)
     assert play.rc != 0
     assert "no server is FT_ACTIVE" in result["msg"]
     assert "still not healthy after waiting 3s" in result["msg"], result["msg"]
     assert result["attempts"] >= 5 and result["elapsed"] >= 3.0
     ft_results.record("all_standby_lock_held_message", result["msg"])
-    assert time.monotonic() - t0 < 60
 
 
 def test_wait_succeeds_once_the_foreign_lock_is_released(locked_cluster, ft_status, ft_results):

@@ -1,7 +1,7 @@
 """Pure helpers of the Kubernetes source of stan_ft_status (plugins/module_utils/stan_k8s.py).
 
-The source itself runs against kubernetes.core's real client and a fake API server at the HTTP
-boundary in tests/stan/test_ft_status_k8s.py (it forwards the pod proxy to real servers).
+The source itself runs against kubernetes.core's real client, the local environment's real API
+server and STAN pods in tests/e2e/test_ft_status_k8s.py.
 """
 
 from __future__ import annotations
@@ -47,3 +47,26 @@ def test_api_error_text_uses_status_reason_and_body():
 
     assert stan_k8s.api_error_text(Err()) == 'HTTP 503 Service Unavailable: {"message": "error trying to reach service"}'
     assert stan_k8s.api_error_text(ValueError("boom\nmore")) == "boom"
+
+
+class ApiErr(Exception):
+    def __init__(self, status, reason, body=b""):
+        super().__init__(reason)
+        self.status, self.reason, self.body = status, reason, body
+
+
+def test_read_error_names_the_credential_options_on_401():
+    msg = stan_k8s.read_error("StatefulSet", "messaging", ApiErr(401, "Unauthorized"))
+    assert msg.startswith("reading StatefulSet in namespace messaging failed: HTTP 401 Unauthorized; ")
+    assert "api_key" in msg and "kubeconfig" in msg and "K8S_AUTH_" in msg
+
+
+def test_read_error_names_the_permissions_needed_on_403():
+    msg = stan_k8s.read_error("Pod", "messaging", ApiErr(403, "Forbidden"))
+    assert "HTTP 403 Forbidden" in msg
+    assert "list on pods and get on pods/proxy in namespace messaging" in msg
+
+
+def test_read_error_adds_no_hint_to_other_errors():
+    msg = stan_k8s.read_error("Pod", "messaging", ApiErr(500, "Internal Server Error", b"etcd down"))
+    assert msg == "reading Pod in namespace messaging failed: HTTP 500 Internal Server Error: etcd down"
