@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.lib import procs  # noqa: E402
 from tests.lib.moto import CREDENTIALS, start_moto  # noqa: E402
-from tests.lib.paths import CACHE_DIR, REPO, STATE_DIR, pinned_versions  # noqa: E402
+from tests.lib.paths import CACHE_DIR, REPO, STATE_DIR, pinned_versions, stage_collection  # noqa: E402
 from tests.localenv import engine as engines  # noqa: E402
 from tests.localenv import kindcluster  # noqa: E402
 
@@ -264,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
         print("usage: localenv.py run -- CMD [ARGS...]", file=sys.stderr)
         return 2
     enter_netns(state["engine"].get("netns", ""))
+    stage_collection()  # .build/collections, where molecule's ANSIBLE_COLLECTIONS_PATH points
     # The pinned kubectl (and kind, crictl ...) first on PATH.
     path = f"{CACHE_DIR / 'current'}{os.pathsep}{os.environ.get('PATH', '')}"
     os.execvpe(cmd[0], cmd, {**os.environ, **env_exports(state), "PATH": path})
@@ -342,7 +343,13 @@ def status(args: argparse.Namespace) -> int:
     if engine.netns:
         enter_netns(engine.netns)
     core, _apps, _api = kube_clients(state["kubeconfig"])
-    for node in core.list_node().items:
+    try:
+        nodes = core.list_node(_request_timeout=10).items
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the API server is the answer
+        print(f"API server   not answering ({type(exc).__name__}): the environment is broken; "
+              "`localenv.py down` removes what is left of it", file=sys.stderr)
+        return 1
+    for node in nodes:
         address = next((a.address for a in node.status.addresses if a.type == "InternalIP"), "-")
         ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
         zone = node.metadata.labels.get("topology.kubernetes.io/zone", "-")
