@@ -56,9 +56,28 @@ def measure(args: argparse.Namespace) -> dict:
         log("9. STAN publish throughput")
         results["throughput"] = stan_figures.throughput(BENCH_STATE_DIR / "stan" / "throughput", size=args.size, msgs=args.msgs,
                                                         inflight=args.inflight, sync_msgs=args.sync_msgs, repeats=args.repeats)
+    results["pods_failover"] = pods_failover()
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
     results["load_average"] = [round(load_at_start, 2), round(os.getloadavg()[0], 2)]
     return results
+
+
+def pods_failover() -> dict | None:
+    """Figure 10 beside figure 8: the crash and pod-delete takeovers on the StatefulSet's own pods,
+    as tests/e2e/test_faults.py measured them (docs/fault-tolerance.json, key faults_on_pods), with
+    the commit they were measured on. Copied, not measured here: the fault tests need the stanclient
+    pods and a fault-injection harness that the bench does not carry."""
+    path = REPO / "docs" / "fault-tolerance.json"
+    if not path.exists():
+        return None
+    pods = json.loads(path.read_text(encoding="utf-8")).get("faults_on_pods")
+    if not pods:
+        return None
+    faults = pods["figures"]["faults"]
+    keep = ("takeover_seconds", "acked", "lost", "max_ack_gap_seconds", "old_active", "new_active")
+    return {"source": "docs/fault-tolerance.json (faults_on_pods)", "command": pods["command"],
+            "commit": pods["measured"]["commit"],
+            "faults": {name: {k: faults[name][k] for k in keep} for name in ("crash", "delete") if name in faults}}
 
 
 def render(results: dict) -> str:
