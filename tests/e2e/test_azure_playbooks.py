@@ -132,7 +132,7 @@ SMB_ACCOUNT = "nsfte2esmb"
 SMB_NAMESPACE = "e2e-azure-smb"
 
 
-def test_azure_playbook_with_smb_verifies_ft_on_real_pods_and_at_vvv_never_shows_the_account_key(
+def test_azure_playbook_with_smb_verifies_ft_on_real_pods_at_vvv_never_shows_the_account_key_and_reruns_unchanged(
         standin, subnet_id, env, kube):
     """SMB end to end: the pods mount the share with the Secret's key (the stand-in's node side
     stages it as the real driver does) and FT holds. The account task has no no_log any more (its
@@ -153,6 +153,10 @@ def test_azure_playbook_with_smb_verifies_ft_on_real_pods_and_at_vvv_never_shows
     for key in keys:
         for form in (key, base64.b64encode(key.encode()).decode()):
             assert form not in result.stdout and form not in result.stderr, "an account key appeared in the -vvv output"
+    rerun = run_playbook(PLAYBOOKS / "azure.yml", extra_vars=extra, env=env)
+    assert rerun.rc == 0, rerun.stdout[-4000:] + rerun.stderr[-2000:]
+    assert rerun.changed == 0, [t["name"] for t in rerun.tasks if t["result"].get("changed")]
+    assert not any(key in rerun.stdout for key in keys), "an account key appeared in the rerun's output"
     teardown = run_playbook(PLAYBOOKS / "azure_teardown.yml", env=env, extra_vars={
         "resource_group": RG, "storage_account": SMB_ACCOUNT, "k8s_namespace": SMB_NAMESPACE, "delete_data": True})
     assert teardown.rc == 0, teardown.stdout[-4000:]
