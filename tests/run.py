@@ -73,8 +73,12 @@ def pytest_in_env(path: str, *extra: str) -> None:
 def stage_lint() -> None:
     sh([tool("yamllint"), "-s", "."])
     sh([tool("ruff"), "check", "."])
+    # ansible-lint installs the collection it lints into ~/.ansible/collections, where it would
+    # shadow the checkout for the user's later ansible runs: give it a home of its own.
+    home = BUILD / "lint-home"
+    home.mkdir(parents=True, exist_ok=True)
     sh([tool("ansible-lint"), "--profile", "production", "--offline"],
-       env={"ANSIBLE_COLLECTIONS_PATH": str(stage_collection())})
+       env={"ANSIBLE_COLLECTIONS_PATH": str(stage_collection()), "HOME": str(home)})
 
 
 def stage_sanity() -> None:
