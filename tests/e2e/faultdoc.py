@@ -15,12 +15,12 @@ between the markers is replaced whole, so edit `render()` below, never the block
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.lib import gendoc
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "fault-tolerance.md"
@@ -29,7 +29,6 @@ MEASURED = REPO / ".build" / "pod-faults-results.json"
 KEY = "faults_on_pods"
 NAME = "faults-on-pods"
 FAULTS = ("crash", "delete", "hang", "node-loss")
-BLOCK = re.compile(r"(<!-- generated: " + NAME + r" -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 # What the figures depend on: the role and playbooks that run, the tests that measure, the client.
 MEASURED_PATHS = ("roles/stan", "playbooks/aws.yml", "tests/e2e", "tests/localenv", "tests/stan/stanclient")
 
@@ -113,45 +112,30 @@ def render(record: dict) -> str:
 
 
 def render_doc(text: str, record: dict) -> str:
-    if not BLOCK.search(text):
+    if NAME not in gendoc.names(text, {NAME: None}):
         raise KeyError(f"{DOC.name} has no generated block {NAME!r}")
-    return BLOCK.sub(lambda m: m.group(1) + render(record) + m.group(3), text)
+    return gendoc.rewrite(text, {NAME: lambda: render(record)})
 
 
-def rel(path: Path) -> str:
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+def update() -> str | None:
+    measured = json.loads(MEASURED.read_text(encoding="utf-8"))
+    missing = [name for name in FAULTS if name not in measured.get("faults", {})]
+    if missing:
+        return f"{MEASURED} lacks the faults {', '.join(missing)}: run all of tests/e2e/test_faults.py first"
+    gendoc.store(RESULTS, KEY, {"command": measured["command"], "measured": measured["measured"], "figures": measured})
+    return None
+
+
+def regenerate(text: str) -> tuple[str, list[str]]:
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    if KEY not in results:
+        raise SystemExit(f"{gendoc.rel(RESULTS, REPO)} has no {KEY}: run the fault tests, then --update")
+    return render_doc(text, results[KEY]), [NAME]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--update", action="store_true", help=f"copy {rel(MEASURED)} into {rel(RESULTS)}, regenerate")
-    group.add_argument("--render", action="store_true", help=f"regenerate the block from {rel(RESULTS)}")
-    group.add_argument("--check", action="store_true", help="exit 1 when the block is not what the results render to")
-    args = parser.parse_args(argv)
-    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-    if args.update:
-        measured = json.loads(MEASURED.read_text(encoding="utf-8"))
-        missing = [name for name in FAULTS if name not in measured.get("faults", {})]
-        if missing:
-            print(f"{MEASURED} lacks the faults {', '.join(missing)}: run all of tests/e2e/test_faults.py first", file=sys.stderr)
-            return 1
-        results[KEY] = {"command": measured["command"], "measured": measured["measured"], "figures": measured}
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    if KEY not in results:
-        print(f"{rel(RESULTS)} has no {KEY}: run the fault tests, then --update", file=sys.stderr)
-        return 1
-    text = DOC.read_text(encoding="utf-8")
-    fresh = render_doc(text, results[KEY])
-    if args.check:
-        if fresh != text:
-            print(f"{rel(DOC)}: block {NAME} differs from {rel(RESULTS)} (run -m tests.e2e.faultdoc --render)")
-            return 1
-        print(f"{rel(DOC)}: block {NAME} matches {rel(RESULTS)}")
-        return 0
-    DOC.write_text(fresh, encoding="utf-8")
-    print(f"regenerated {NAME} in {rel(DOC)}")
-    return 0
+    return gendoc.cli(argv, __doc__, repo=REPO, doc=DOC, results=RESULTS, measured=MEASURED, module="tests.e2e.faultdoc",
+                      update=update, regenerate=regenerate)
 
 
 if __name__ == "__main__":

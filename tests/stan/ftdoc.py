@@ -17,14 +17,14 @@ of other names belong to other generators and are left as they are.
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
 import statistics
 import sys
 from pathlib import Path
 
 import yaml
+
+from tests.lib import gendoc
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "fault-tolerance.md"
@@ -32,7 +32,6 @@ RESULTS = REPO / "docs" / "fault-tolerance.json"
 MEASURED = REPO / ".build" / "stan-ft-results.json"
 KEY = "stan_processes"
 DEFAULTS = REPO / "roles" / "stan" / "defaults" / "main.yml"
-BLOCK = re.compile(r"(<!-- generated: (?P<name>[a-z-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
 # The standby's retry interval after missed heartbeats (server/ft.go), not a measurement.
 LOCK_RETRY_SECONDS = 1.25
 
@@ -97,53 +96,37 @@ def role_defaults() -> dict:
 
 def render(text: str, results: dict, defaults: dict) -> str:
     """The document with each of this script's generated blocks rewritten from results[KEY]."""
-    def block(match: re.Match) -> str:
-        name = match.group("name")
-        if name not in RENDERERS:
-            return match.group(0)  # another generator's block
-        return match.group(1) + RENDERERS[name](results[KEY]["figures"], defaults) + match.group(4)
-
-    return BLOCK.sub(block, text)
+    figures = results[KEY]["figures"]
+    return gendoc.rewrite(text, {name: (lambda f=f: f(figures, defaults)) for name, f in RENDERERS.items()})
 
 
 def blocks(text: str) -> list[str]:
     """The names of this script's generated blocks in the text."""
-    return [m.group("name") for m in BLOCK.finditer(text) if m.group("name") in RENDERERS]
+    return gendoc.names(text, RENDERERS)
+
+
+def update() -> str | None:
+    sys.path.insert(0, str(REPO))
+    from bench import provenance
+
+    measured = json.loads(MEASURED.read_text(encoding="utf-8"))
+    missing = [name for name in ("sigkill_failovers", "sigstop_active", "two_active_message") if name not in measured]
+    if missing:
+        return f"{MEASURED} lacks {', '.join(missing)}: run all of tests/stan first"
+    gendoc.store(RESULTS, KEY, {"command": ".venv/bin/python -m pytest tests/stan", "measured": provenance.snapshot(REPO),
+                                "figures": measured})
+    return None
+
+
+def regenerate(text: str) -> tuple[str, list[str]]:
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    fresh = render(text, results, role_defaults())
+    return fresh, blocks(fresh)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--update", action="store_true", help=f"copy {MEASURED.relative_to(REPO)} to {RESULTS.relative_to(REPO)}, regenerate")
-    group.add_argument("--render", action="store_true", help=f"regenerate the blocks from {RESULTS.relative_to(REPO)}")
-    group.add_argument("--check", action="store_true", help="exit 1 when a block is not what the results render to")
-    args = parser.parse_args(argv)
-    if args.update:
-        sys.path.insert(0, str(REPO))
-        from bench import provenance
-
-        measured = json.loads(MEASURED.read_text(encoding="utf-8"))
-        missing = [name for name in ("sigkill_failovers", "sigstop_active", "two_active_message")
-                   if name not in measured]
-        if missing:
-            print(f"{MEASURED} lacks {', '.join(missing)}: run all of tests/stan first", file=sys.stderr)
-            return 1
-        record = {"command": ".venv/bin/python -m pytest tests/stan", "measured": provenance.snapshot(REPO), "figures": measured}
-        everything = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-        everything[KEY] = record
-        RESULTS.write_text(json.dumps(everything, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    results = json.loads(RESULTS.read_text(encoding="utf-8"))
-    text = DOC.read_text(encoding="utf-8")
-    fresh = render(text, results, role_defaults())
-    if args.check:
-        if fresh != text:
-            print(f"{DOC.relative_to(REPO)}: generated blocks differ from {RESULTS.relative_to(REPO)} (run -m tests.stan.ftdoc --render)")
-            return 1
-        print(f"{DOC.relative_to(REPO)}: blocks {', '.join(blocks(text))} match {RESULTS.relative_to(REPO)}")
-        return 0
-    DOC.write_text(fresh, encoding="utf-8")
-    print(f"regenerated {', '.join(blocks(fresh))} in {DOC.relative_to(REPO)}")
-    return 0
+    return gendoc.cli(argv, __doc__, repo=REPO, doc=DOC, results=RESULTS, measured=MEASURED, module="tests.stan.ftdoc",
+                      update=update, regenerate=regenerate)
 
 
 if __name__ == "__main__":
