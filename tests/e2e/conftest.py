@@ -44,6 +44,20 @@ def kube(localenv):
     return config.new_client_from_config(config_file=localenv["kubeconfig"])
 
 
+@pytest.fixture
+def namespace(kube, request):
+    """A namespace name for one test (prefixed by its module's NAMESPACE_PREFIX), deleted after it."""
+    from kubernetes import client
+
+    name = f"{getattr(request.module, 'NAMESPACE_PREFIX', 'e2e')}-{uuid.uuid4().hex[:6]}"
+    yield name
+    try:
+        client.CoreV1Api(kube).delete_namespace(name)
+    except client.ApiException as exc:
+        if exc.status not in (404, 409):  # never made, or already being deleted
+            raise
+
+
 @pytest.fixture(scope="session")
 def moto_recorder(localenv) -> MotoRecorder:
     return MotoRecorder(localenv["moto_url"])

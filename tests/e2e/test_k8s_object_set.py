@@ -20,19 +20,11 @@ from kubernetes import client
 from tests.lib.ansible_runner import run_playbook
 from tests.lib.kube import ANSIBLE_AGENT, AuditLog, count_kube
 
+NAMESPACE_PREFIX = "kos"  # of the conftest namespace fixture
+
 
 def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
-
-
-@pytest.fixture
-def namespace(kube) -> str:
-    name = f"kos-{uuid.uuid4().hex[:6]}"
-    yield name
-    try:
-        client.CoreV1Api(kube).delete_namespace(name)
-    except client.ApiException:
-        pass
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ processes (tests/lib/migration_env.py) and keep their data. The StatefulSet's po
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from kubernetes.client import AppsV1Api, CoreV1Api
+from kubernetes.client import AppsV1Api
 from kubernetes.client.exceptions import ApiException
 
 from tests.lib.ansible_runner import run_playbook
@@ -30,16 +28,7 @@ STAN_OBJECTS = """---
         stan_exporter_enabled: false
 """
 
-
-@pytest.fixture
-def namespace(kube):
-    name = f"e2e-decom-{uuid.uuid4().hex[:6]}"
-    yield name
-    try:
-        CoreV1Api(kube).delete_namespace(name)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+NAMESPACE_PREFIX = "e2e-decom"  # of the conftest namespace fixture
 
 
 def test_decommission_after_a_verified_migration_removes_the_statefulset_and_keeps_stan_data(

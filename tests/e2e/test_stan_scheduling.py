@@ -23,15 +23,7 @@ from .conftest import LOCALENV_VARS
 
 ROLE_FAILED_TASK = "nats_streaming.ft.stan : Apply the STAN objects"
 
-
-@pytest.fixture
-def namespace(kube) -> str:
-    name = f"sched-{uuid.uuid4().hex[:6]}"
-    yield name
-    try:
-        client.CoreV1Api(kube).delete_namespace(name)
-    except client.ApiException:
-        pass
+NAMESPACE_PREFIX = "sched"  # of the conftest namespace fixture
 
 
 @pytest.fixture(scope="module")
