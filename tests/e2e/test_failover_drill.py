@@ -40,14 +40,14 @@ def test_failover_drill_job_mode_deletes_the_active_pod_and_reads_every_message_
     assert drill.task("Assert that every message arrived once, in order, with no gap")["msg"] == \
         f"{BEFORE + AFTER} messages in order, no gaps"
 
-    # The clients ran in the cluster: each Job completed, and the subscriber's lines are its pod's log.
-    for task in ("Publish the messages before the failover (in-cluster Job)",
-                 "Publish the messages after the failover (in-cluster Job)",
-                 "Read the channel from its first message (in-cluster Job)"):
-        job = drill.task(task)["result"]
+    # The clients ran in the cluster: the drill waited for each of its three Jobs (pub-1, pub-2,
+    # sub) until it completed, and the subscriber's lines are its pod's log.
+    waited = [t["result"]["resources"][0] for t in drill.tasks if t["name"] == "Wait until the drill's Job has completed or failed"]
+    assert [job["metadata"]["name"].rsplit("-", 1)[-1] for job in waited] == ["1", "2", "sub"]
+    for job in waited:
         assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "natsio/nats-box:0.13.8"
-        assert job["status"].get("succeeded") == 1, (task, job["status"])
-    log = drill.task("Fetch what the subscriber received (in-cluster Job)")["log_lines"]
+        assert job["status"].get("succeeded") == 1, job["status"]
+    log = [t["result"] for t in drill.tasks if t["name"] == "Read the log of the drill Job's pod"][-1]["log_lines"]
     run_id = re.search(r'data:"(\w+)-1"', "\n".join(log)).group(1)
     assert [int(n) for n in re.findall(rf'data:"{run_id}-(\d+)"', "\n".join(log))] == list(range(1, BEFORE + AFTER + 1))
 
@@ -63,3 +63,33 @@ def test_failover_drill_job_mode_deletes_the_active_pod_and_reads_every_message_
         if pod != old_active:
             assert {k: after[pod][k] for k in ("uid", "container_id", "restarts")} == \
                 {k: before[pod][k] for k in ("uid", "container_id", "restarts")}, pod
+
+
+def test_a_failed_drill_job_fails_the_drill_at_once_with_its_log_and_deletes_no_pod(ft_stan, kube, localenv):
+    """A publisher that cannot connect (a wrong cluster id) fails its Job; the drill stops there, at
+    the Job's Failed condition rather than at its deadline, shows the pod's own log, and has
+    not deleted the active pod."""
+    namespace = ft_stan["namespace"]
+    pods = sorted(stanpods.pod_facts(kube, namespace))
+    stanpods.wait_ft_healthy(kube, namespace, pods)
+    before = stanpods.pod_facts(kube, namespace)
+
+    extra = {"stan_namespace": namespace, "stan_name": "stan", "stan_cluster_id": "no-such-cluster",
+             "drill_messages_before": 3, "drill_connect_attempts": 2, "drill_job_timeout": 600}
+    drill = run_playbook(REPO / "playbooks" / "failover_drill.yml", extra_vars=extra, env=localenv["env"], timeout=900)
+    assert drill.rc != 0
+    failed = [t for t in drill.tasks if t["result"].get("failed")]
+    assert [t["name"] for t in failed] == ["Fail unless the drill's Job completed"], drill.stdout[-4000:]
+    msg = failed[0]["result"]["msg"]
+    print("\n" + msg)
+    assert re.search(rf"Job {namespace}/drill-\w+-pub-1 failed \(BackoffLimitExceeded: ", msg), msg
+    # the pod's own log: stan-pub's error for the wrong cluster id, after the configured attempts
+    assert "message 1: connect failed, attempt 1 of 2" in msg, msg
+    assert "connect request timeout" in msg, msg
+    # the wait ended on the Job's Failed condition (backoff limit), not on its 600 s deadline
+    job = [t for t in drill.tasks if t["name"] == "Wait until the drill's Job has completed or failed"][-1]["result"]
+    conditions = {c["type"]: c for c in job["resources"][0]["status"]["conditions"]}
+    assert conditions["Failed"]["status"] == "True" and conditions["Failed"]["reason"] == "BackoffLimitExceeded"
+    assert "Delete the active pod" not in [t["name"] for t in drill.tasks]
+    after = stanpods.pod_facts(kube, namespace)
+    assert {p: after[p]["uid"] for p in pods} == {p: before[p]["uid"] for p in pods}

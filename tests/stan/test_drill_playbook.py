@@ -49,3 +49,14 @@ def test_failover_drill_in_controller_mode_needs_stan_pub_and_stan_sub_on_path()
     assert [t["name"] for t in failed] == ["Fail unless stan-pub and stan-sub are on the controller's PATH"], play.stdout[-2000:]
     assert "they are not on its PATH (neither found)" in failed[0]["result"]["msg"]
     assert "Check that exactly one server is FT_ACTIVE before the drill" not in [t["name"] for t in play.tasks]
+
+
+def test_failover_drill_rejects_a_job_timeout_too_short_for_its_own_subscriber():
+    from tests.lib.ansible_runner import run_playbook
+
+    play = run_playbook(DRILL, extra_vars={"drill_job_timeout": 10}, timeout=300)
+    assert play.rc != 0
+    failed = [t for t in play.tasks if t["result"].get("failed")]
+    assert [t["name"] for t in failed] == ["Validate inputs"], play.stdout[-2000:]
+    assert "drill_job_timeout at least 30 (seconds)" in failed[0]["result"]["msg"]
+    assert len(play.tasks) == 1
