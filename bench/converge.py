@@ -19,8 +19,6 @@ How each count is taken:
 from __future__ import annotations
 
 import collections
-import contextlib
-import ctypes
 import datetime
 import json
 import os
@@ -38,7 +36,7 @@ from tests.lib.aws_seed import seed_eks_network
 from tests.lib.kube import ANSIBLE_AGENT, AuditLog, count_kube
 from tests.lib.moto import MotoRecorder
 from tests.lib.paths import BIN_DIR, REPO, STATE_DIR
-from tests.localenv.localenv import CLONE_NEWNET, enter_netns, env_exports
+from tests.localenv.localenv import env_exports, in_netns
 
 REGION = "us-east-2"
 # What the local environment cannot run (as in tests/e2e/conftest.py): the metrics sidecar, whose
@@ -291,25 +289,6 @@ def first_and_noop(run, kube: Kube) -> dict:
 
 
 # -- the measurements ---------------------------------------------------------------------------
-@contextlib.contextmanager
-def in_netns(state: dict):
-    """Run the block in the environment's network namespace (where moto, the API server's port and
-    the ARM stand-in's clients live when the environment runs its own Docker engine), then return
-    this process to the namespace it came from."""
-    netns = (state.get("engine") or {}).get("netns", "")
-    if not netns:
-        yield
-        return
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
-    try:
-        enter_netns(netns)
-        yield
-    finally:
-        if ctypes.CDLL(None, use_errno=True).setns(home, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "could not return to the original network namespace")
-        os.close(home)
-
-
 def measure(workdir: Path, use_env: Path | None = None) -> dict:
     """Run the converge figures on a fresh local environment (always stopped again), or on the
     running environment whose state directory is `use_env` (left running)."""
@@ -317,7 +296,7 @@ def measure(workdir: Path, use_env: Path | None = None) -> dict:
     if use_env:
         state = json.loads((use_env / "env.json").read_text(encoding="utf-8"))
         log(f"using the running environment in {use_env}")
-        with in_netns(state):
+        with in_netns((state.get("engine") or {}).get("netns", "")):
             return {**_measure(workdir, state), "environment": describe_environment(state, use_env)}
     logfile = workdir / "localenv.log"
     log("starting the bench environment in " + str(STATE_DIR))
@@ -325,7 +304,7 @@ def measure(workdir: Path, use_env: Path | None = None) -> dict:
     try:
         state = env_up(logfile)
         log(f"environment up in {time.monotonic() - t0:.1f}s")
-        with in_netns(state):
+        with in_netns((state.get("engine") or {}).get("netns", "")):
             return {**_measure(workdir, state), "environment": describe_environment(state, STATE_DIR)}
     finally:
         rc = env_down(logfile)

@@ -30,6 +30,7 @@ directories can run at once: names, namespaces and ports derive from the state d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -63,17 +64,37 @@ def kind_bin() -> str:
     return str(CACHE_DIR / "bin" / f"kind-{pinned_versions()['KIND_VERSION']}")
 
 
+def _setns(fd: int, what: str) -> None:
+    if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), f"setns into {what} failed")
+
+
 def enter_netns(name: str) -> None:
     """Move this process (and so everything it starts) into the named network namespace."""
     if not name:
         return
-    libc = ctypes.CDLL(None, use_errno=True)
     fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
     try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns into network namespace {name} failed")
+        _setns(fd, f"network namespace {name}")
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def in_netns(name: str):
+    """enter_netns for the block only: afterwards this process is back in the namespace it came from."""
+    if not name:
+        yield
+        return
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        enter_netns(name)
+        yield
+    finally:
+        try:
+            _setns(home, "the original network namespace")
+        finally:
+            os.close(home)
 
 
 INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
